@@ -1,1 +1,19 @@
-//! outcome
+//! The outcome file: the campaign's only memory.
+//!
+//! During a run it is an append-only log written by one thread
+//! ([`writer`]): an intent record (`sending`) is flushed before each
+//! contact's first request leaves, and a result record follows. At start-up
+//! [`log`] repairs a tail torn by a crash and folds the records into a
+//! [`ledger::Ledger`], which is how a resumed run knows who was dialed. At an
+//! orderly end [`compact`] leaves one row per contact.
+
+pub mod compact;
+pub mod ledger;
+pub mod log;
+pub mod record;
+pub mod writer;
+
+pub use ledger::{Ledger, Prior, number_key};
+pub use log::{OpenMode, OpenedLog, open_for_run, read_ledger};
+pub use record::{COLUMNS, Record, Status};
+pub use writer::{WriterGone, WriterHandle};

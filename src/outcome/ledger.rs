@@ -1,0 +1,205 @@
+//! The campaign's memory, rebuilt from the outcome log at start-up: what
+//! happened to each contact in earlier runs, plus which contacts this run has
+//! already seen. The screen asks it before any row may be dialed.
+//!
+//! Contacts are keyed by their E.164 number (as an integer, 8 bytes), or by
+//! number and row when the campaign allows duplicates. Row verdicts
+//! (`invalid`, `skipped`) are kept by row number only: the list itself
+//! re-derives them on every run.
+
+use std::collections::{HashMap, HashSet};
+
+use super::record::{Record, Status};
+
+/// What earlier runs left for one contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Prior {
+    /// No earlier record: dial it.
+    #[default]
+    New,
+    /// Dispatched already; never dial again.
+    Dispatched,
+    /// Certainly not placed, but refused or out of attempts; dialed again
+    /// only with `--retry-failed`.
+    Failed,
+    /// May have been placed; dialed again only after a reconcile, with
+    /// `--redial-unknown`, or with `--retry-ambiguous`.
+    Unknown,
+}
+
+/// One contact's entry: its prior state and, once this run has read it, the
+/// row where it first appeared.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Entry {
+    /// What earlier runs left.
+    pub prior: Prior,
+    /// Row of the first occurrence in this run's list; 0 until seen.
+    pub first_row: u32,
+}
+
+/// The key of a contact: the digits of its E.164 number, or `None` when the
+/// text is not an E.164 number.
+pub fn number_key(to_number: &str) -> Option<u64> {
+    let digits = to_number.strip_prefix('+')?;
+    if !(1..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Prior states of every contact and row verdict in the log.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// Contacts by number (the default).
+    by_number: HashMap<u64, Entry>,
+    /// Contacts by number and row, used instead when duplicates are allowed.
+    by_number_row: HashMap<(u64, u64), Entry>,
+    /// Whether contacts are keyed by number and row.
+    allow_duplicates: bool,
+    /// Rows that already carry a verdict (`invalid` or `skipped`).
+    row_verdicts: HashSet<u64>,
+    /// Intents without a result: requests that may have left before a crash.
+    dangling: HashMap<(u64, u64), Record>,
+    /// How many records the log held.
+    records: u64,
+}
+
+impl Ledger {
+    /// An empty ledger for a new campaign.
+    pub fn new(allow_duplicates: bool) -> Ledger {
+        Ledger {
+            allow_duplicates,
+            ..Ledger::default()
+        }
+    }
+
+    /// Folds one log record, in file order, into the ledger.
+    pub fn apply(&mut self, rec: &Record) {
+        self.records += 1;
+        if rec.status.is_row_verdict() {
+            self.row_verdicts.insert(rec.row);
+            return;
+        }
+        let Some(number) = number_key(&rec.to_number) else {
+            return;
+        };
+        let dangling_key = (number, if self.allow_duplicates { rec.row } else { 0 });
+        match rec.status {
+            Status::Sending => {
+                self.dangling.insert(dangling_key, rec.clone());
+            }
+            Status::Released => {
+                self.dangling.remove(&dangling_key);
+            }
+            status => {
+                self.dangling.remove(&dangling_key);
+                let prior = match status {
+                    Status::Dispatched => Prior::Dispatched,
+                    Status::Unknown => Prior::Unknown,
+                    _ => Prior::Failed,
+                };
+                self.entry(number, rec.row).prior = prior;
+            }
+        }
+    }
+
+    /// Takes the intents that never got a result, marking their contacts
+    /// `Unknown`. The caller records them as `unknown` in the log.
+    pub fn take_dangling(&mut self) -> Vec<Record> {
+        let mut dangling: Vec<Record> = self.dangling.drain().map(|(_, rec)| rec).collect();
+        dangling.sort_by_key(|rec| rec.row);
+        for rec in &dangling {
+            if let Some(number) = number_key(&rec.to_number) {
+                self.entry(number, rec.row).prior = Prior::Unknown;
+            }
+        }
+        dangling
+    }
+
+    /// Marks a contact `Unknown` (a torn record that named it).
+    pub fn mark_unknown(&mut self, number: u64, row: u64) {
+        self.entry(number, row).prior = Prior::Unknown;
+    }
+
+    /// The entry of a contact, created empty if new.
+    pub fn entry(&mut self, number: u64, row: u64) -> &mut Entry {
+        if self.allow_duplicates {
+            self.by_number_row.entry((number, row)).or_default()
+        } else {
+            self.by_number.entry(number).or_default()
+        }
+    }
+
+    /// Whether the row already has an `invalid` or `skipped` record.
+    pub fn has_row_verdict(&self, row: u64) -> bool {
+        self.row_verdicts.contains(&row)
+    }
+
+    /// How many records the log held when the ledger was built.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// How many contacts are known, by prior state.
+    pub fn count(&self, prior: Prior) -> usize {
+        let by_number = self.by_number.values();
+        let by_row = self.by_number_row.values();
+        by_number.chain(by_row).filter(|e| e.prior == prior).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(row: u64, number: &str, status: Status) -> Record {
+        Record::new(row, number, status)
+    }
+
+    #[test]
+    fn number_keys_accept_only_e164() {
+        assert_eq!(number_key("+12015550101"), Some(12015550101));
+        assert_eq!(number_key("12015550101"), None);
+        assert_eq!(number_key("+1 201"), None);
+        assert_eq!(number_key("+"), None);
+        assert_eq!(number_key("+1234567890123456"), None);
+    }
+
+    #[test]
+    fn the_last_final_record_wins_and_intents_dangle() {
+        let mut ledger = Ledger::new(false);
+        ledger.apply(&rec(1, "+12015550101", Status::Sending));
+        ledger.apply(&rec(1, "+12015550101", Status::Dispatched));
+        ledger.apply(&rec(2, "+12015550102", Status::Sending));
+        ledger.apply(&rec(3, "+12015550103", Status::Sending));
+        ledger.apply(&rec(3, "+12015550103", Status::Released));
+        ledger.apply(&rec(4, "x", Status::Invalid));
+
+        let dangling = ledger.take_dangling();
+        assert_eq!(dangling.len(), 1);
+        assert_eq!(dangling[0].row, 2);
+        assert_eq!(ledger.entry(12015550101, 1).prior, Prior::Dispatched);
+        assert_eq!(ledger.entry(12015550102, 2).prior, Prior::Unknown);
+        assert_eq!(ledger.entry(12015550103, 3).prior, Prior::New);
+        assert!(ledger.has_row_verdict(4));
+        assert!(!ledger.has_row_verdict(1));
+    }
+
+    #[test]
+    fn a_released_retry_keeps_the_earlier_failure() {
+        let mut ledger = Ledger::new(false);
+        ledger.apply(&rec(1, "+12015550101", Status::Failed));
+        ledger.apply(&rec(1, "+12015550101", Status::Sending));
+        ledger.apply(&rec(1, "+12015550101", Status::Released));
+        assert!(ledger.take_dangling().is_empty());
+        assert_eq!(ledger.entry(12015550101, 1).prior, Prior::Failed);
+    }
+
+    #[test]
+    fn with_duplicates_allowed_the_row_is_part_of_the_key() {
+        let mut ledger = Ledger::new(true);
+        ledger.apply(&rec(1, "+12015550101", Status::Dispatched));
+        assert_eq!(ledger.entry(12015550101, 1).prior, Prior::Dispatched);
+        assert_eq!(ledger.entry(12015550101, 2).prior, Prior::New);
+    }
+}

@@ -1,0 +1,320 @@
+//! Opening the outcome log: refusing to clobber an earlier campaign, moving
+//! it aside with `--fresh`, repairing a tail torn by a crash, and reading the
+//! ledger back for `--resume`.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use super::ledger::{Ledger, number_key};
+use super::record::{COLUMNS, ColumnMap, Record, Status};
+
+/// What to do with an outcome file that already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Refuse: the file belongs to an earlier campaign.
+    New,
+    /// Continue the campaign recorded in it (start one if it is missing).
+    Resume,
+    /// Move it aside under a timestamped name and start over.
+    Fresh,
+}
+
+/// A log opened for appending, with what it already held.
+#[derive(Debug)]
+pub struct OpenedLog {
+    /// The file, positioned at its end and locked against a second run.
+    pub file: File,
+    /// Column layout new records must follow.
+    pub columns: ColumnMap,
+    /// Prior state of every contact.
+    pub ledger: Ledger,
+    /// Records the run must write before anything else: `unknown` for every
+    /// request a crash left without a result.
+    pub repairs: Vec<Record>,
+    /// A warning to show once, when a torn tail was repaired.
+    pub torn_warning: Option<String>,
+    /// Where an earlier file was moved by `--fresh`.
+    pub moved_aside: Option<PathBuf>,
+}
+
+/// Opens (or creates) the log at `path` for a run.
+pub fn open_for_run(path: &Path, mode: OpenMode, allow_duplicates: bool) -> anyhow::Result<OpenedLog> {
+    let exists = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
+    let mut moved_aside = None;
+    if exists {
+        match mode {
+            OpenMode::New => bail!(
+                "{} already exists: pass --resume to continue that campaign, or --fresh \
+                 to start over (the old file is kept under a timestamped name)",
+                path.display()
+            ),
+            OpenMode::Fresh => moved_aside = Some(move_aside(path)?),
+            OpenMode::Resume => return resume(path, allow_duplicates),
+        }
+    }
+    let file = create(path)?;
+    Ok(OpenedLog {
+        file,
+        columns: ColumnMap::canonical(),
+        ledger: Ledger::new(allow_duplicates),
+        repairs: vec![],
+        torn_warning: None,
+        moved_aside,
+    })
+}
+
+/// Reads the ledger of an existing log without changing a byte of it (for
+/// dry runs). A torn tail is ignored, as a resume would repair it.
+pub fn read_ledger(path: &Path, allow_duplicates: bool) -> anyhow::Result<Ledger> {
+    let mut ledger = Ledger::new(allow_duplicates);
+    if !path.exists() {
+        return Ok(ledger);
+    }
+    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let complete = complete_len(&mut file).with_context(|| format!("cannot read {}", path.display()))?;
+    file.seek(SeekFrom::Start(0))?;
+    read_records(path, file.take(complete), |rec| ledger.apply(rec))?;
+    ledger.take_dangling();
+    Ok(ledger)
+}
+
+/// Creates a new log holding only the header, locked for this run.
+fn create(path: &Path) -> anyhow::Result<File> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .read(true)
+        .open(path)
+        .with_context(|| format!("cannot create the outcome file {}", path.display()))?;
+    lock(&file, path)?;
+    writeln!(file, "{}", COLUMNS.join(","))
+        .with_context(|| format!("cannot write to {}", path.display()))?;
+    Ok(file)
+}
+
+/// Takes an exclusive advisory lock, so two runs never share one campaign.
+fn lock(file: &File, path: &Path) -> anyhow::Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "{} is in use by another omnidial run; two runs on one campaign could dial \
+             the same contact twice",
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(err)) => {
+            Err(err).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
+/// Renames an old outcome file to `NAME.YYYYMMDDTHHMMSSZ.csv` beside it.
+fn move_aside(path: &Path) -> anyhow::Result<PathBuf> {
+    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("outcome");
+    let ext = path.extension().and_then(|s| s.to_str()).unwrap_or("csv");
+    let mut target = path.with_file_name(format!("{stem}.{stamp}.{ext}"));
+    let mut n = 1;
+    while target.exists() {
+        target = path.with_file_name(format!("{stem}.{stamp}-{n}.{ext}"));
+        n += 1;
+    }
+    std::fs::rename(path, &target).with_context(|| {
+        format!("cannot move {} aside to {}", path.display(), target.display())
+    })?;
+    Ok(target)
+}
+
+/// Opens an existing log to continue its campaign.
+fn resume(path: &Path, allow_duplicates: bool) -> anyhow::Result<OpenedLog> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open the outcome file {}", path.display()))?;
+    lock(&file, path)?;
+
+    let complete = complete_len(&mut file).with_context(|| format!("cannot read {}", path.display()))?;
+    let len = file.metadata()?.len();
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(complete))?;
+    file.read_to_end(&mut tail)?;
+
+    file.seek(SeekFrom::Start(0))?;
+    let mut ledger = Ledger::new(allow_duplicates);
+    let columns = read_records(path, (&file).take(complete), |rec| ledger.apply(rec))?;
+    let Some(columns) = columns else {
+        // Not even the header survived a crash: the file held no records.
+        file.set_len(0)?;
+        file.seek(SeekFrom::Start(0))?;
+        writeln!(file, "{}", COLUMNS.join(","))?;
+        return Ok(OpenedLog {
+            file,
+            columns: ColumnMap::canonical(),
+            ledger,
+            repairs: vec![],
+            torn_warning: None,
+            moved_aside: None,
+        });
+    };
+    if !columns.is_complete() {
+        bail!(
+            "{} lacks the columns {} that omnidial writes; it was not written by omnidial \
+             (or was edited), so resuming could mix layouts. Move it aside or pass --fresh",
+            path.display(),
+            columns.missing().join(", ")
+        );
+    }
+
+    let mut repairs = ledger.take_dangling();
+    for rec in &mut repairs {
+        rec.status = Status::Unknown;
+        rec.error = "interrupted while sending; the call may have been placed".into();
+    }
+    let torn_warning = if tail.is_empty() {
+        None
+    } else {
+        let (warning, repair) = repair_tail(path, &mut file, complete, len, &tail, &columns)?;
+        if let Some(rec) = repair {
+            if let Some(number) = number_key(&rec.to_number) {
+                ledger.mark_unknown(number, rec.row);
+            }
+            repairs.push(rec);
+        }
+        Some(warning)
+    };
+    file.seek(SeekFrom::End(0))?;
+
+    Ok(OpenedLog {
+        file,
+        columns,
+        ledger,
+        repairs,
+        torn_warning,
+        moved_aside: None,
+    })
+}
+
+/// Length of the file up to and including its last newline: every record
+/// omnidial writes is one line, so whatever follows it is a torn tail.
+fn complete_len(file: &mut File) -> std::io::Result<u64> {
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let buf = &mut chunk[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(buf)?;
+        if let Some(i) = buf.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+/// Deals with bytes after the last newline. A complete record that only
+/// lacks its newline gets one; anything else is cut off, reported, and, when
+/// it names a contact, turned into an `unknown` record for that contact.
+fn repair_tail(
+    path: &Path,
+    file: &mut File,
+    complete: u64,
+    len: u64,
+    tail: &[u8],
+    columns: &ColumnMap,
+) -> anyhow::Result<(String, Option<Record>)> {
+    let text = String::from_utf8_lossy(tail).into_owned();
+    if let Some(rec) = parse_complete(tail, columns) {
+        file.seek(SeekFrom::End(0))?;
+        file.write_all(b"\n")?;
+        let warning = format!(
+            "{}: the last record had no final newline; added one (row {})",
+            path.display(),
+            rec.row
+        );
+        return Ok((warning, None));
+    }
+
+    file.set_len(complete)
+        .with_context(|| format!("cannot cut the torn tail of {}", path.display()))?;
+    let repair = salvage_contact(&text);
+    let what = match &repair {
+        Some(rec) => format!("row {} ({}) is now `unknown`", rec.row, rec.to_number),
+        None => "it named no contact".to_string(),
+    };
+    let warning = format!(
+        "{}: repaired a record torn by a crash ({} bytes cut: {:?}); {}",
+        path.display(),
+        len - complete,
+        text,
+        what
+    );
+    Ok((warning, repair))
+}
+
+/// Parses a tail that may be a whole record missing only its newline.
+fn parse_complete(tail: &[u8], columns: &ColumnMap) -> Option<Record> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(tail);
+    let rec = rdr.records().next()?.ok()?;
+    let parsed = columns.parse(&rec).ok()?;
+    // A cut record can still parse, so we also ask for every column and a
+    // whole timestamp (a cut one does not parse, or is missing).
+    let whole = rec.len() == columns.width() && parsed.at != jiff::Timestamp::UNIX_EPOCH;
+    whole.then_some(parsed)
+}
+
+/// Reads the row and number a torn line still shows, to mark it `unknown`.
+fn salvage_contact(text: &str) -> Option<Record> {
+    let fields: Vec<&str> = text.split(',').collect();
+    let row = fields.get(1)?.trim().parse().ok()?;
+    let number = fields.get(2)?.trim();
+    number_key(number)?;
+    let mut rec = Record::new(row, number, Status::Unknown);
+    rec.error = format!(
+        "record torn by a crash; the call may have been placed (torn text: {})",
+        super::record::one_line(text)
+    );
+    Some(rec)
+}
+
+/// Reads every complete record, giving each to `apply`; returns the column
+/// layout, or `None` when the file holds no header.
+fn read_records(
+    path: &Path,
+    input: impl Read,
+    mut apply: impl FnMut(&Record),
+) -> anyhow::Result<Option<ColumnMap>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(BufReader::with_capacity(256 * 1024, input));
+    let mut record = csv::StringRecord::new();
+    let mut columns: Option<ColumnMap> = None;
+    while rdr
+        .read_record(&mut record)
+        .with_context(|| format!("cannot read {}", path.display()))?
+    {
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let Some(map) = &columns else {
+            let map = ColumnMap::from_header(&record)
+                .map_err(|err| anyhow::anyhow!("{} is not an outcome file: {err}", path.display()))?;
+            columns = Some(map);
+            continue;
+        };
+        let rec = map.parse(&record).map_err(|err| {
+            anyhow::anyhow!(
+                "{} line {line}: {err}; fix the line or move the file aside (--fresh)",
+                path.display()
+            )
+        })?;
+        apply(&rec);
+    }
+    Ok(columns)
+}

@@ -1,0 +1,344 @@
+//! One line of the outcome log: its columns, its statuses, and how it is
+//! written and read back.
+//!
+//! The log and the finished outcome file share one layout, so a user can open
+//! either in a spreadsheet. While a run is going the log also holds two
+//! transient statuses, `sending` and `released`; compaction at a clean end
+//! removes them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::Timestamp;
+
+/// The columns of the outcome file, in order. Users' scripts rely on them.
+pub const COLUMNS: [&str; 8] = [
+    "request_id",
+    "row",
+    "to_number",
+    "status",
+    "attempts",
+    "http_status",
+    "error",
+    "finished_at",
+];
+
+/// Longest error text kept in a record; server messages can be pages long.
+const MAX_ERROR_CHARS: usize = 300;
+
+/// Where a contact stands, as recorded in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Intent: a request for this contact is about to leave. Written and
+    /// flushed before the request is sent.
+    Sending,
+    /// The API accepted the call and returned a request id.
+    Dispatched,
+    /// The API refused the call, or attempts ran out; certainly not placed.
+    Failed,
+    /// The row cannot be dialed (bad phone, ragged row, ...).
+    Invalid,
+    /// Deliberately not dialed (duplicate, suppressed).
+    Skipped,
+    /// A request left but its result is unknown: it may have been placed.
+    Unknown,
+    /// An intent taken back: the run stopped before the contact's call was
+    /// placed, so a later run may dial it.
+    Released,
+}
+
+impl Status {
+    /// The word used in the outcome file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Sending => "sending",
+            Status::Dispatched => "dispatched",
+            Status::Failed => "failed",
+            Status::Invalid => "invalid",
+            Status::Skipped => "skipped",
+            Status::Unknown => "unknown",
+            Status::Released => "released",
+        }
+    }
+
+    /// Whether this status ends a contact's story (as opposed to the
+    /// transient `sending` and `released`).
+    pub fn is_final(self) -> bool {
+        !matches!(self, Status::Sending | Status::Released)
+    }
+
+    /// Whether the verdict belongs to a row of the list rather than to a
+    /// phone number: such records are re-derived from the list on every run.
+    pub fn is_row_verdict(self) -> bool {
+        matches!(self, Status::Invalid | Status::Skipped)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Status, String> {
+        Ok(match s {
+            "sending" => Status::Sending,
+            "dispatched" => Status::Dispatched,
+            "failed" => Status::Failed,
+            "invalid" => Status::Invalid,
+            "skipped" => Status::Skipped,
+            "unknown" => Status::Unknown,
+            "released" => Status::Released,
+            other => return Err(format!("unknown status {other:?}")),
+        })
+    }
+}
+
+/// One record of the outcome log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The platform's `requestId`, when it gave one.
+    pub request_id: Option<u64>,
+    /// 1-based data row of the contact in the list of the run that wrote it.
+    pub row: u64,
+    /// The number as sent (E.164), or the raw cell for invalid rows.
+    pub to_number: String,
+    /// Where the contact stands.
+    pub status: Status,
+    /// Requests sent for this contact in the run that wrote the record.
+    pub attempts: u32,
+    /// HTTP status of the last answer, if there was one.
+    pub http_status: Option<u16>,
+    /// Why the contact is not dispatched, on one line; empty otherwise.
+    pub error: String,
+    /// When the record was made (for `sending`: when the request left).
+    pub at: Timestamp,
+}
+
+impl Record {
+    /// A record with the given row, number and status, stamped now.
+    pub fn new(row: u64, to_number: impl Into<String>, status: Status) -> Record {
+        Record {
+            request_id: None,
+            row,
+            to_number: to_number.into(),
+            status,
+            attempts: 0,
+            http_status: None,
+            error: String::new(),
+            at: now(),
+        }
+    }
+
+    /// Sets the error text, kept to one line and a sane length.
+    pub fn with_error(mut self, error: &str) -> Record {
+        self.error = one_line(error);
+        self
+    }
+
+    /// The record's fields in the order of `COLUMNS`.
+    pub fn fields(&self) -> [String; 8] {
+        [
+            self.request_id.map(|id| id.to_string()).unwrap_or_default(),
+            self.row.to_string(),
+            self.to_number.clone(),
+            self.status.as_str().to_string(),
+            self.attempts.to_string(),
+            self.http_status.map(|s| s.to_string()).unwrap_or_default(),
+            self.error.clone(),
+            self.at.to_string(),
+        ]
+    }
+
+    /// Appends this record as one CSV line to `wtr`, in the column order of
+    /// `map` (columns omnidial does not know are left empty).
+    pub fn write_to<W: std::io::Write>(
+        &self,
+        wtr: &mut csv::Writer<W>,
+        map: &ColumnMap,
+    ) -> csv::Result<()> {
+        let fields = self.fields();
+        let mut line = vec![""; map.width];
+        for (k, field) in fields.iter().enumerate() {
+            if let Some(i) = map.positions[k] {
+                line[i] = field;
+            }
+        }
+        wtr.write_record(&line)
+    }
+}
+
+/// The current time, to the millisecond, as records carry it.
+pub fn now() -> Timestamp {
+    Timestamp::now()
+        .round(jiff::Unit::Millisecond)
+        .unwrap_or_else(|_| Timestamp::now())
+}
+
+/// Keeps `text` on one line (records never span lines, which is what lets a
+/// torn tail be cut at the last newline) and at most `MAX_ERROR_CHARS` long.
+pub fn one_line(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_ERROR_CHARS)
+        .collect();
+    if text.chars().count() > MAX_ERROR_CHARS {
+        out.push('…');
+    }
+    out.trim().to_string()
+}
+
+/// Maps column names to positions, so files with extra or reordered columns
+/// (added by reconcile, or by a user in a spreadsheet) still read.
+#[derive(Debug, Clone)]
+pub struct ColumnMap {
+    /// Position of each of `COLUMNS`, where present.
+    positions: [Option<usize>; 8],
+    /// Number of columns in the file's header.
+    width: usize,
+}
+
+impl ColumnMap {
+    /// The layout of a file omnidial creates.
+    pub fn canonical() -> ColumnMap {
+        ColumnMap {
+            positions: [0, 1, 2, 3, 4, 5, 6, 7].map(Some),
+            width: COLUMNS.len(),
+        }
+    }
+
+    /// Whether every column omnidial writes is present, so records can be
+    /// appended in this file's own order.
+    pub fn is_complete(&self) -> bool {
+        self.positions.iter().all(Option::is_some)
+    }
+
+    /// Number of columns in the file's header.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// The names of the columns omnidial writes that this header lacks.
+    pub fn missing(&self) -> Vec<&'static str> {
+        (0..COLUMNS.len())
+            .filter(|&k| self.positions[k].is_none())
+            .map(|k| COLUMNS[k])
+            .collect()
+    }
+
+    /// Builds the map from a header record; `row`, `to_number` and `status`
+    /// are required.
+    pub fn from_header(header: &csv::StringRecord) -> Result<ColumnMap, String> {
+        let mut positions = [None; 8];
+        for (i, name) in header.iter().enumerate() {
+            if let Some(k) = COLUMNS.iter().position(|c| *c == name.trim()) {
+                positions[k] = Some(i);
+            }
+        }
+        for required in [1, 2, 3] {
+            if positions[required].is_none() {
+                return Err(format!(
+                    "the header has no `{}` column (found: {})",
+                    COLUMNS[required],
+                    header.iter().collect::<Vec<_>>().join(",")
+                ));
+            }
+        }
+        Ok(ColumnMap {
+            positions,
+            width: header.len(),
+        })
+    }
+
+    /// Reads one record; `None` names the first field that does not parse.
+    pub fn parse(&self, rec: &csv::StringRecord) -> Result<Record, String> {
+        let field = |k: usize| self.positions[k].and_then(|i| rec.get(i)).unwrap_or("");
+        let optional_u64 = |k: usize| -> Result<Option<u64>, String> {
+            let text = field(k).trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            text.parse()
+                .map(Some)
+                .map_err(|_| format!("`{}` is {text:?}, not a number", COLUMNS[k]))
+        };
+        let row = optional_u64(1)?.ok_or("`row` is empty")?;
+        let status = field(3).trim().parse::<Status>()?;
+        let at = match field(7).trim() {
+            "" => Timestamp::UNIX_EPOCH,
+            text => text
+                .parse()
+                .map_err(|_| format!("`finished_at` is {text:?}, not an RFC 3339 time"))?,
+        };
+        Ok(Record {
+            request_id: optional_u64(0)?,
+            row,
+            to_number: field(2).to_string(),
+            status,
+            attempts: optional_u64(4)?.unwrap_or(0) as u32,
+            http_status: optional_u64(5)?.map(|s| s as u16),
+            error: field(6).to_string(),
+            at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(rec: &Record) -> String {
+        let mut wtr = csv::WriterBuilder::new().from_writer(vec![]);
+        rec.write_to(&mut wtr, &ColumnMap::canonical()).unwrap();
+        String::from_utf8(wtr.into_inner().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_record_round_trips_through_csv() {
+        let mut rec = Record::new(7, "+12015550101", Status::Failed).with_error("bad, \"x\"");
+        rec.http_status = Some(400);
+        rec.attempts = 2;
+        let line = encode(&rec);
+        assert!(line.ends_with('\n'));
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(line.as_bytes());
+        let parsed = rdr.records().next().unwrap().unwrap();
+        let header = csv::StringRecord::from(COLUMNS.to_vec());
+        let map = ColumnMap::from_header(&header).unwrap();
+        assert_eq!(map.parse(&parsed).unwrap(), rec);
+    }
+
+    #[test]
+    fn errors_are_kept_on_one_line_and_short() {
+        assert_eq!(one_line("a\r\nb\tc"), "a  b c");
+        let long = "x".repeat(1000);
+        assert_eq!(one_line(&long).chars().count(), MAX_ERROR_CHARS + 1);
+    }
+
+    #[test]
+    fn extra_and_reordered_columns_still_read() {
+        let header = csv::StringRecord::from(vec!["status", "row", "note", "to_number"]);
+        let map = ColumnMap::from_header(&header).unwrap();
+        let rec = csv::StringRecord::from(vec!["dispatched", "3", "hi", "+1"]);
+        let parsed = map.parse(&rec).unwrap();
+        assert_eq!((parsed.row, parsed.status), (3, Status::Dispatched));
+        assert_eq!(map.missing(), ["request_id", "attempts", "http_status", "error", "finished_at"]);
+
+        let mut wtr = csv::WriterBuilder::new().from_writer(vec![]);
+        parsed.write_to(&mut wtr, &map).unwrap();
+        let line = String::from_utf8(wtr.into_inner().unwrap()).unwrap();
+        assert_eq!(line, "dispatched,3,,+1\n");
+    }
+
+    #[test]
+    fn a_header_without_status_is_refused() {
+        let header = csv::StringRecord::from(vec!["row", "to_number"]);
+        let err = ColumnMap::from_header(&header).unwrap_err();
+        assert!(err.contains("`status`"), "{err}");
+    }
+}
