@@ -1,1 +1,492 @@
-//! campaign
+//! Campaign settings in two layers: what the user gave (a TOML file, then
+//! flags on top) and the validated [`Plan`] the pipeline runs on. Every check
+//! that can fail happens here, before the first call.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::contacts::ReadOptions;
+use crate::phone::{PhoneRules, Region, Strictness};
+use crate::retry::RetryPolicy;
+
+/// The platform's API, used when no base URL is given.
+pub const DEFAULT_BASE_URL: &str = "https://backend.omnidim.io/api/v1";
+
+/// Environment variable holding the API key, unless `api_key_env` names
+/// another.
+pub const DEFAULT_API_KEY_ENV: &str = "OMNIDIM_API_KEY";
+
+/// Calls per second when no rate is given: gentle enough for a first run.
+pub const DEFAULT_RATE: f64 = 10.0;
+
+/// Requests in flight when no concurrency is given: one at a time, the
+/// platform's own bulk-campaign default.
+pub const DEFAULT_CONCURRENCY: usize = 1;
+
+/// Request timeout; the platform's clients use 60 s, we answer sooner.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Identical permanent failures in a row that stop the campaign.
+pub const DEFAULT_CIRCUIT_BREAKER: usize = 20;
+
+/// Shortest API key the platform's clients accept.
+const MIN_KEY_LEN: usize = 8;
+
+/// Settings as written in a campaign file or given as flags; every field is
+/// optional so the two layers can be merged.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Agent that handles the calls.
+    pub agent_id: Option<u64>,
+    /// Imported caller number id.
+    pub from_number_id: Option<u64>,
+    /// API base URL.
+    pub base_url: Option<String>,
+    /// Name of the environment variable holding the API key.
+    pub api_key_env: Option<String>,
+    /// File holding the API key.
+    pub api_key_file: Option<PathBuf>,
+    /// Calls per second: a number, `"30/min"`, or `"unlimited"`.
+    pub rate: Option<RateSetting>,
+    /// Calls allowed at once above the steady rate.
+    pub burst: Option<u32>,
+    /// Requests in flight at most.
+    pub concurrency: Option<usize>,
+    /// Time allowed for one request.
+    pub request_timeout: Option<String>,
+    /// Time allowed to connect.
+    pub connect_timeout: Option<String>,
+    /// fsync every intent record.
+    pub fsync: Option<bool>,
+    /// Retry answers that may have placed a call.
+    pub retry_ambiguous: Option<bool>,
+    /// Dial every row, even when a number repeats.
+    pub allow_duplicates: Option<bool>,
+    /// Identical permanent failures in a row that stop the campaign.
+    pub circuit_breaker: Option<usize>,
+    /// Column holding the phone number.
+    pub phone_column: Option<String>,
+    /// Column holding a per-row region.
+    pub region_column: Option<String>,
+    /// Region for numbers written without a country code.
+    pub default_region: Option<String>,
+    /// Field delimiter.
+    pub delimiter: Option<String>,
+    /// Text encoding of the list.
+    pub encoding: Option<String>,
+    /// Only these columns go into call_context.
+    pub context_columns: Option<Vec<String>>,
+    /// These columns never go into call_context.
+    pub exclude_columns: Option<Vec<String>>,
+    /// Phone validation strictness.
+    pub phone_validation: Option<Strictness>,
+    /// Strip extensions instead of rejecting them.
+    pub allow_extensions: Option<bool>,
+    /// Accept premium-rate and shared-cost numbers.
+    pub allow_premium: Option<bool>,
+    /// Pad short rows instead of rejecting them.
+    pub flexible: Option<bool>,
+    /// Retry schedule.
+    #[serde(default)]
+    pub retry: RetrySettings,
+}
+
+/// The `[retry]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Most requests per contact.
+    pub max_attempts: Option<u32>,
+    /// Shortest wait between attempts.
+    pub initial_backoff: Option<String>,
+    /// Longest wait between attempts.
+    pub max_backoff: Option<String>,
+    /// Give up on a contact after this long.
+    pub max_elapsed: Option<String>,
+    /// Longest Retry-After to sit out.
+    pub max_wait: Option<String>,
+}
+
+/// A rate as written: a number of calls per second or a string.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum RateSetting {
+    /// Calls per second.
+    PerSecond(f64),
+    /// `"30/min"`, `"2.5"`, `"unlimited"`.
+    Text(String),
+}
+
+impl Settings {
+    /// Reads a campaign file.
+    pub fn from_file(path: &Path) -> anyhow::Result<Settings> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the campaign file {}", path.display()))?;
+        toml::from_str(&text).map_err(|err| {
+            anyhow::anyhow!("campaign file {}: {}", path.display(), err.to_string().trim())
+        })
+    }
+
+    /// Lays `over` on top of `self`: every value `over` sets wins.
+    pub fn merge(self, over: Settings) -> Settings {
+        macro_rules! pick {
+            ($($field:ident),*) => {
+                Settings {
+                    $($field: over.$field.or(self.$field),)*
+                    retry: RetrySettings {
+                        max_attempts: over.retry.max_attempts.or(self.retry.max_attempts),
+                        initial_backoff: over.retry.initial_backoff.or(self.retry.initial_backoff),
+                        max_backoff: over.retry.max_backoff.or(self.retry.max_backoff),
+                        max_elapsed: over.retry.max_elapsed.or(self.retry.max_elapsed),
+                        max_wait: over.retry.max_wait.or(self.retry.max_wait),
+                    },
+                }
+            };
+        }
+        pick!(
+            agent_id, from_number_id, base_url, api_key_env, api_key_file, rate, burst,
+            concurrency, request_timeout, connect_timeout, fsync, retry_ambiguous,
+            allow_duplicates, circuit_breaker, phone_column, region_column, default_region,
+            delimiter, encoding, context_columns, exclude_columns, phone_validation,
+            allow_extensions, allow_premium, flexible
+        )
+    }
+}
+
+/// Calls per second, parsed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rate {
+    /// No pacing at all (benchmarks, sandboxes).
+    Unlimited,
+    /// At most this many calls per second, on average.
+    PerSecond(f64),
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+
+    /// Reads `10`, `2.5`, `30/min`, `10/s`, `600/h` or `unlimited`.
+    fn from_str(text: &str) -> Result<Rate, String> {
+        let text = text.trim();
+        if matches!(text, "unlimited" | "none" | "max") {
+            return Ok(Rate::Unlimited);
+        }
+        let (count, per) = text.split_once('/').unwrap_or((text, "s"));
+        let count: f64 = count.trim().parse().map_err(|_| {
+            format!("rate {text:?}: expected calls per second such as 10, 2.5, 30/min or unlimited")
+        })?;
+        let seconds = match per.trim() {
+            "s" | "sec" | "second" => 1.0,
+            "m" | "min" | "minute" => 60.0,
+            "h" | "hour" => 3600.0,
+            other => return Err(format!("rate {text:?}: unknown unit {other:?} (use s, min or h)")),
+        };
+        let per_second = count / seconds;
+        if !per_second.is_finite() || per_second <= 0.0 {
+            return Err(format!("rate {text:?} must be above zero (or `unlimited`)"));
+        }
+        Ok(Rate::PerSecond(per_second))
+    }
+}
+
+/// What a run needs, checked.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The contact list.
+    pub contacts: PathBuf,
+    /// The outcome file.
+    pub out: PathBuf,
+    /// Agent that handles the calls (required to dial, optional to validate).
+    pub agent_id: Option<u64>,
+    /// Caller number id.
+    pub from_number_id: Option<u64>,
+    /// API base URL, without a trailing slash.
+    pub base_url: String,
+    /// Where the API key comes from.
+    pub key_source: KeySource,
+    /// Pacing.
+    pub rate: Rate,
+    /// Calls allowed at once above the rate.
+    pub burst: u32,
+    /// Requests in flight at most.
+    pub concurrency: usize,
+    /// Time allowed for one request.
+    pub request_timeout: Duration,
+    /// Time allowed to connect.
+    pub connect_timeout: Duration,
+    /// Retry schedule.
+    pub retry: RetryPolicy,
+    /// fsync every intent record.
+    pub fsync: bool,
+    /// Retry answers that may have placed a call.
+    pub retry_ambiguous: bool,
+    /// Dial every row, even when a number repeats.
+    pub allow_duplicates: bool,
+    /// Identical permanent failures in a row that stop the campaign.
+    pub circuit_breaker: usize,
+    /// How to read the list.
+    pub read: ReadOptions,
+    /// What phone numbers are accepted.
+    pub phone: PhoneRules,
+    /// Region for numbers without a country code.
+    pub default_region: Option<Region>,
+}
+
+/// Where the API key is read from. Holds no key itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeySource {
+    /// An environment variable, by name.
+    Env(String),
+    /// A file.
+    File(PathBuf),
+}
+
+impl Plan {
+    /// Checks merged settings for the list at `contacts`.
+    pub fn from_settings(s: Settings, contacts: &Path, out: Option<PathBuf>) -> anyhow::Result<Plan> {
+        let base_url = s.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.into());
+        let base_url = check_base_url(&base_url)?;
+        let key_source = match (s.api_key_file, s.api_key_env) {
+            (Some(file), _) => KeySource::File(file),
+            (None, env) => KeySource::Env(env.unwrap_or_else(|| DEFAULT_API_KEY_ENV.into())),
+        };
+        let rate = match s.rate {
+            None => Rate::PerSecond(DEFAULT_RATE),
+            Some(RateSetting::PerSecond(n)) => n.to_string().parse().map_err(anyhow::Error::msg)?,
+            Some(RateSetting::Text(t)) => t.parse().map_err(anyhow::Error::msg)?,
+        };
+        let concurrency = s.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+        if concurrency == 0 {
+            bail!("concurrency must be at least 1");
+        }
+        let default_region = s
+            .default_region
+            .as_deref()
+            .map(crate::phone::parse_region)
+            .transpose()
+            .map_err(|err| anyhow::anyhow!("default_region: {err}"))?;
+
+        Ok(Plan {
+            out: out.unwrap_or_else(|| default_out(contacts)),
+            contacts: contacts.to_path_buf(),
+            agent_id: s.agent_id,
+            from_number_id: s.from_number_id,
+            base_url,
+            key_source,
+            rate,
+            burst: s.burst.unwrap_or(1).max(1),
+            concurrency,
+            request_timeout: duration("request_timeout", s.request_timeout, DEFAULT_REQUEST_TIMEOUT)?,
+            connect_timeout: duration("connect_timeout", s.connect_timeout, DEFAULT_CONNECT_TIMEOUT)?,
+            retry: retry_policy(&s.retry)?,
+            fsync: s.fsync.unwrap_or(false),
+            retry_ambiguous: s.retry_ambiguous.unwrap_or(false),
+            allow_duplicates: s.allow_duplicates.unwrap_or(false),
+            circuit_breaker: s.circuit_breaker.unwrap_or(DEFAULT_CIRCUIT_BREAKER),
+            read: ReadOptions {
+                delimiter: s.delimiter.as_deref().map(parse_delimiter).transpose()?,
+                encoding: s.encoding,
+                phone_column: s.phone_column,
+                region_column: s.region_column,
+                context_columns: s.context_columns,
+                exclude_columns: s.exclude_columns.unwrap_or_default(),
+                flexible: s.flexible.unwrap_or(false),
+            },
+            phone: PhoneRules {
+                strictness: s.phone_validation.unwrap_or_default(),
+                allow_extensions: s.allow_extensions.unwrap_or(false),
+                allow_premium: s.allow_premium.unwrap_or(false),
+            },
+            default_region,
+        })
+    }
+
+    /// The agent id, or the error a run without one gets.
+    pub fn require_agent(&self) -> anyhow::Result<u64> {
+        self.agent_id
+            .context("no agent id: pass --agent-id N or set agent_id in the campaign file")
+    }
+
+    /// Reads the API key from its source. The key is never printed: errors
+    /// name only where it was looked for.
+    pub fn load_key(&self) -> anyhow::Result<ApiKey> {
+        let key = match &self.key_source {
+            KeySource::Env(var) => std::env::var(var).map_err(|_| {
+                anyhow::anyhow!(
+                    "no API key: set the environment variable {var} (or api_key_file in the \
+                     campaign), or try the sandbox with --sandbox"
+                )
+            })?,
+            KeySource::File(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the API key file {}", path.display()))?,
+        };
+        let key = key.trim().to_string();
+        if key.len() < MIN_KEY_LEN {
+            bail!("the API key from {} is shorter than {MIN_KEY_LEN} characters", self.key_source);
+        }
+        Ok(ApiKey(key))
+    }
+}
+
+impl std::fmt::Display for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::Env(var) => write!(f, "${var}"),
+            KeySource::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// An API key. Its `Debug` hides it, so it cannot leak through logs or
+/// error chains.
+#[derive(Clone)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// A key for the in-process sandbox, which checks none.
+    pub fn sandbox() -> ApiKey {
+        ApiKey("sandbox-key-not-secret".into())
+    }
+
+    /// The value of the `Authorization` header.
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.0)
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(<hidden>)")
+    }
+}
+
+/// The outcome file's default path: beside the list, named after it.
+pub fn default_out(contacts: &Path) -> PathBuf {
+    let stem = contacts.file_stem().and_then(|s| s.to_str()).unwrap_or("contacts");
+    contacts.with_file_name(format!("{stem}.outcome.csv"))
+}
+
+/// Checks a base URL: http(s), and plain http only to a loopback host, since
+/// the key would otherwise travel in clear.
+fn check_base_url(url: &str) -> anyhow::Result<String> {
+    let url = url.trim().trim_end_matches('/');
+    let parsed = reqwest::Url::parse(url).with_context(|| format!("base URL {url:?} is not a URL"))?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" if is_loopback(&parsed) => {}
+        "http" => bail!(
+            "base URL {url} uses plain http to a host that is not loopback; the API key \
+             would travel in clear. Use https"
+        ),
+        other => bail!("base URL {url}: unsupported scheme {other:?}"),
+    }
+    Ok(url.to_string())
+}
+
+/// Whether a URL's host is this machine.
+pub fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Reads a delimiter setting: one character, or `tab`.
+fn parse_delimiter(text: &str) -> anyhow::Result<u8> {
+    match text {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        t if t.len() == 1 && t.is_ascii() => Ok(t.as_bytes()[0]),
+        t => bail!("delimiter {t:?}: expected one character such as , ; | or `tab`"),
+    }
+}
+
+/// Reads a duration setting such as `500ms`, `30s` or `5min`.
+fn duration(name: &str, text: Option<String>, default: Duration) -> anyhow::Result<Duration> {
+    match text {
+        None => Ok(default),
+        Some(t) => humantime::parse_duration(t.trim())
+            .map_err(|err| anyhow::anyhow!("{name} = {t:?}: {err} (examples: 500ms, 30s, 5min)")),
+    }
+}
+
+/// Builds the retry policy from the `[retry]` table.
+fn retry_policy(r: &RetrySettings) -> anyhow::Result<RetryPolicy> {
+    let d = RetryPolicy::default();
+    let policy = RetryPolicy {
+        max_attempts: r.max_attempts.unwrap_or(d.max_attempts),
+        initial_backoff: duration("retry.initial_backoff", r.initial_backoff.clone(), d.initial_backoff)?,
+        max_backoff: duration("retry.max_backoff", r.max_backoff.clone(), d.max_backoff)?,
+        max_elapsed: duration("retry.max_elapsed", r.max_elapsed.clone(), d.max_elapsed)?,
+        max_wait: duration("retry.max_wait", r.max_wait.clone(), d.max_wait)?,
+    };
+    if policy.max_attempts == 0 {
+        bail!("retry.max_attempts must be at least 1");
+    }
+    Ok(policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_read_in_every_documented_form() {
+        assert_eq!("10".parse::<Rate>(), Ok(Rate::PerSecond(10.0)));
+        assert_eq!("2.5".parse::<Rate>(), Ok(Rate::PerSecond(2.5)));
+        assert_eq!("30/min".parse::<Rate>(), Ok(Rate::PerSecond(0.5)));
+        assert_eq!("unlimited".parse::<Rate>(), Ok(Rate::Unlimited));
+        assert!("0".parse::<Rate>().is_err());
+        assert!("fast".parse::<Rate>().is_err());
+        assert!("3/week".parse::<Rate>().unwrap_err().contains("unit"));
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let file: Settings = toml::from_str("agent_id = 1\nrate = 5\n[retry]\nmax_attempts = 2").unwrap();
+        let flags = Settings {
+            agent_id: Some(2),
+            ..Settings::default()
+        };
+        let merged = file.merge(flags);
+        assert_eq!(merged.agent_id, Some(2));
+        assert_eq!(merged.rate, Some(RateSetting::PerSecond(5.0)));
+        assert_eq!(merged.retry.max_attempts, Some(2));
+    }
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        assert!(toml::from_str::<Settings>("agentid = 1").is_err());
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_base_url("http://127.0.0.1:9/api/v1").is_ok());
+        assert!(check_base_url("http://localhost/api/v1").is_ok());
+        assert!(check_base_url("https://backend.omnidim.io/api/v1/").is_ok());
+        assert!(check_base_url("http://example.com/api/v1").is_err());
+        assert!(check_base_url("ftp://127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn the_key_never_shows_in_debug_output() {
+        let key = ApiKey("sk-very-secret-value".into());
+        assert!(!format!("{key:?}").contains("secret"));
+    }
+
+    #[test]
+    fn outcome_file_defaults_beside_the_list() {
+        assert_eq!(
+            default_out(Path::new("lists/june.csv")),
+            PathBuf::from("lists/june.outcome.csv")
+        );
+    }
+}

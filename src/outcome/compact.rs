@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use super::ledger::number_key;
-use super::record::{ColumnMap, Record, Status};
+use super::record::{ColumnMap, Record};
 
 /// What a log record is about, for deciding which record survives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -142,7 +142,7 @@ fn parse(path: &Path, columns: &ColumnMap, raw: &csv::StringRecord) -> anyhow::R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::record::COLUMNS;
+    use crate::outcome::record::{COLUMNS, Status};
 
     fn log_with(records: &[Record]) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
