@@ -16,12 +16,13 @@ pub enum Strictness {
 
 impl std::str::FromStr for Strictness {
     type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
+
+    fn from_str(s: &str) -> Result<Strictness, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
             "strict" => Ok(Strictness::Strict),
             "possible" => Ok(Strictness::Possible),
             "e164" => Ok(Strictness::E164),
-            _ => Err(format!("{s:?}: expected strict, possible or e164")),
+            other => Err(format!("{other:?}: expected strict, possible or e164")),
         }
     }
 }

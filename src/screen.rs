@@ -1,1 +1,252 @@
-//! screen
+//! The verdict on each row before anything is dialed: dial it, reject it as
+//! invalid, skip it (duplicate), or leave it alone because an earlier run
+//! settled it. `validate` and `run` both call [`Screen::judge`], so a dry run
+//! says exactly what a real run will do.
+
+use std::sync::Arc;
+
+use crate::contacts::{CallContext, ContactCells, Layout, Row, RowKind};
+use crate::outcome::{Ledger, Prior, number_key};
+use crate::phone::{self, PhoneRules, Region};
+
+/// A row that will be dialed.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    /// 1-based data row.
+    pub row: u64,
+    /// Physical line where the row starts.
+    pub line: u64,
+    /// The number to send, E.164.
+    pub to_number: String,
+    /// The phone cell as written in the list.
+    pub raw_phone: String,
+    /// The region applied to a number without a country code, if any.
+    pub assumed_region: Option<Region>,
+    /// The call's context.
+    pub context: CallContext,
+    /// What earlier runs left for this contact.
+    pub prior: Prior,
+}
+
+/// A row that cannot be dialed, with everything a user needs to fix it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// 1-based data row.
+    pub row: u64,
+    /// Physical line where the row starts.
+    pub line: u64,
+    /// The column at fault (empty for whole-row faults).
+    pub column: String,
+    /// The cell's text.
+    pub value: String,
+    /// What is wrong and how to fix it.
+    pub reason: String,
+}
+
+impl Rejection {
+    /// One line for the outcome file's `error` column.
+    pub fn to_error(&self) -> String {
+        if self.column.is_empty() {
+            format!("line {}: {}", self.line, self.reason)
+        } else {
+            format!("{}: {}", self.column, self.reason)
+        }
+    }
+}
+
+/// What happens to one row.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// Dial it.
+    Dial(Box<Contact>),
+    /// Reject it; never sent.
+    Invalid(Rejection),
+    /// Deliberately not dialed (for now: a repeated number).
+    Skipped {
+        /// 1-based data row.
+        row: u64,
+        /// The number, E.164.
+        to_number: String,
+        /// Why, e.g. `duplicate of row 1`.
+        reason: String,
+    },
+    /// An earlier run settled it (dispatched, or failed without
+    /// `--retry-failed`); nothing to do.
+    Settled {
+        /// 1-based data row.
+        row: u64,
+        /// What the earlier run left.
+        prior: Prior,
+    },
+    /// An earlier request may have placed a call; held back until a
+    /// reconcile or an explicit redial.
+    HeldUnknown {
+        /// 1-based data row.
+        row: u64,
+        /// The number, E.164.
+        to_number: String,
+    },
+    /// A row with nothing in it (spreadsheet padding); not a contact.
+    Blank {
+        /// 1-based data row.
+        row: u64,
+    },
+}
+
+/// Which earlier outcomes may be dialed again.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Redial {
+    /// Dial contacts whose earlier attempt failed (not placed).
+    pub failed: bool,
+    /// Dial contacts whose earlier attempt may have been placed.
+    pub unknown: bool,
+}
+
+/// Judges rows, remembering the numbers already seen.
+#[derive(Debug)]
+pub struct Screen {
+    /// Prior state of every contact, plus who this run has seen.
+    ledger: Ledger,
+    /// What numbers are accepted.
+    rules: PhoneRules,
+    /// Region for numbers without a country code.
+    default_region: Option<Region>,
+    /// Dial a number again when it repeats in the list.
+    allow_duplicates: bool,
+    /// Which earlier outcomes are dialed again.
+    redial: Redial,
+    /// Name of the phone column, for messages.
+    phone_column: Arc<str>,
+    /// Name of the region column, for messages.
+    region_column: Option<Arc<str>>,
+}
+
+impl Screen {
+    /// A screen over `layout`'s columns with the campaign's rules.
+    pub fn new(
+        ledger: Ledger,
+        layout: &Layout,
+        rules: PhoneRules,
+        default_region: Option<Region>,
+        allow_duplicates: bool,
+        redial: Redial,
+    ) -> Screen {
+        Screen {
+            ledger,
+            rules,
+            default_region,
+            allow_duplicates,
+            redial,
+            phone_column: layout.phone_column.as_str().into(),
+            region_column: layout.region_column.as_deref().map(Into::into),
+        }
+    }
+
+    /// Whether an earlier run already recorded a verdict for this row, so
+    /// the same verdict need not be written again.
+    pub fn has_row_verdict(&self, row: u64) -> bool {
+        self.ledger.has_row_verdict(row)
+    }
+
+    /// Decides what happens to one row.
+    pub fn judge(&mut self, row: Row) -> Decision {
+        let cells = match row.kind {
+            RowKind::Blank => return Decision::Blank { row: row.row },
+            RowKind::Ragged { expected, found } => {
+                return Decision::Invalid(Rejection {
+                    row: row.row,
+                    line: row.line,
+                    column: String::new(),
+                    value: String::new(),
+                    reason: format!(
+                        "expected {expected} fields, found {found} (row {}, line {}); a \
+                         missing or unquoted delimiter? Quote cells that contain the delimiter",
+                        row.row, row.line
+                    ),
+                });
+            }
+            RowKind::Contact(cells) => cells,
+        };
+        match self.normalize(row.row, row.line, &cells) {
+            Ok(normalized) => self.admit(row.row, row.line, cells, normalized),
+            Err(rejection) => Decision::Invalid(rejection),
+        }
+    }
+
+    /// Normalizes the phone cell with the row's or the campaign's region.
+    fn normalize(
+        &self,
+        row: u64,
+        line: u64,
+        cells: &ContactCells,
+    ) -> Result<phone::Normalized, Rejection> {
+        let reject = |column: &str, value: &str, reason: String| Rejection {
+            row,
+            line,
+            column: column.to_string(),
+            value: value.to_string(),
+            reason,
+        };
+        let row_region = match cells.region.as_deref().map(str::trim) {
+            Some(text) if !text.is_empty() => Some(phone::parse_region(text).map_err(|err| {
+                let column = self.region_column.as_deref().unwrap_or("region");
+                reject(column, text, err)
+            })?),
+            _ => None,
+        };
+        let region = row_region.as_ref().or(self.default_region.as_ref());
+        phone::normalize(&cells.phone, region, &self.rules)
+            .map_err(|err| reject(&self.phone_column, &cells.phone, err.to_string()))
+    }
+
+    /// Applies dedupe and the prior state to a row with a good number.
+    fn admit(
+        &mut self,
+        row: u64,
+        line: u64,
+        cells: ContactCells,
+        normalized: phone::Normalized,
+    ) -> Decision {
+        let Some(number) = number_key(&normalized.e164) else {
+            // normalize promises E.164; a failure here is a bug, not input.
+            return Decision::Invalid(Rejection {
+                row,
+                line,
+                column: self.phone_column.to_string(),
+                value: cells.phone,
+                reason: format!("internal error: {:?} is not E.164", normalized.e164),
+            });
+        };
+        let allow_duplicates = self.allow_duplicates;
+        let entry = self.ledger.entry(number, row);
+        if entry.first_row != 0 && !allow_duplicates {
+            return Decision::Skipped {
+                row,
+                to_number: normalized.e164,
+                reason: format!("duplicate of row {}", entry.first_row),
+            };
+        }
+        entry.first_row = u32::try_from(row).unwrap_or(u32::MAX);
+        let prior = entry.prior;
+        match prior {
+            Prior::Dispatched => return Decision::Settled { row, prior },
+            Prior::Failed if !self.redial.failed => return Decision::Settled { row, prior },
+            Prior::Unknown if !self.redial.unknown => {
+                return Decision::HeldUnknown {
+                    row,
+                    to_number: normalized.e164,
+                };
+            }
+            _ => {}
+        }
+        Decision::Dial(Box::new(Contact {
+            row,
+            line,
+            to_number: normalized.e164,
+            raw_phone: cells.phone,
+            assumed_region: normalized.assumed_region,
+            context: cells.context,
+            prior,
+        }))
+    }
+}
