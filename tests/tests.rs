@@ -1,1 +1,7 @@
+//! omnidial's integration tests: one binary, a module per area. Every test
+//! runs the real binary against a sandbox on an ephemeral 127.0.0.1 port
+//! and checks counts and order, never speed.
 
+mod util;
+
+mod cases;

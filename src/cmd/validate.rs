@@ -1,14 +1,370 @@
-//! `omnidial validate` placeholder until the report lands.
+//! `omnidial validate` (and `run --dry-run`): reads the list through the
+//! same screen as `run`, dials nobody, needs no key, opens no connection and
+//! writes nothing but the files asked for (`--rejects`).
 
-use crate::campaign::Settings;
-use crate::cli::{ListArgs, ReportArgs};
+use std::collections::BTreeMap;
+use std::path::Path;
 
-/// Validates a list.
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::api::DispatchBody;
+use crate::campaign::{Plan, Rate, Settings};
+use crate::cli::{Format, ListArgs, ReportArgs};
+use crate::outcome::{Prior, read_ledger};
+use crate::screen::{Contact, Decision, Redial, Rejection, Screen};
+
+/// Rows listed by number under each heading of the text report.
+const FIRST_ROWS: usize = 5;
+
+/// Context keys that the dispatch body itself uses; a column with such a
+/// name is passed in `call_context` but may confuse whoever reads it.
+const SPECIAL_KEYS: [&str; 4] = ["agent_id", "to_number", "from_number_id", "call_context"];
+
+/// Validates a list with the flags and campaign given.
 pub fn execute(list: &ListArgs, report: &ReportArgs) -> anyhow::Result<i32> {
     run_dry(list, report, list.settings()?)
 }
 
-/// Dry run.
-pub fn run_dry(_list: &ListArgs, _report: &ReportArgs, _settings: Settings) -> anyhow::Result<i32> {
-    anyhow::bail!("not yet")
+/// The dry run proper, shared with `run --dry-run`.
+pub fn run_dry(list: &ListArgs, opts: &ReportArgs, settings: Settings) -> anyhow::Result<i32> {
+    let plan = Plan::from_settings(settings, &list.contacts, list.out.clone())?;
+    let (layout, _) = crate::contacts::scan(&plan.contacts, &plan.read)?;
+    // An existing outcome file is read, never written: the report then says
+    // what a resume would leave alone.
+    let ledger = read_ledger(&plan.out, plan.allow_duplicates)?;
+    let mut screen = Screen::new(
+        ledger,
+        &layout,
+        plan.phone,
+        plan.default_region.clone(),
+        plan.allow_duplicates,
+        Redial::default(),
+    );
+
+    let mut report = Report::new(&layout, &plan);
+    let mut rejects = match &opts.rejects {
+        Some(path) => Some(RejectsFile::create(path)?),
+        None => None,
+    };
+    for row in crate::contacts::open(&plan.contacts, &plan.read)? {
+        let decision = screen.judge(row?);
+        if let (Decision::Invalid(rejection), Some(file)) = (&decision, rejects.as_mut()) {
+            file.write(rejection)?;
+        }
+        report.add(decision, opts.show, &plan);
+    }
+    if let Some(file) = rejects {
+        file.finish()?;
+    }
+
+    report.finish(&plan);
+    match opts.format {
+        Format::Text => print!("{}", report.to_text()),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    Ok(if report.rejected == 0 { 0 } else { 1 })
+}
+
+/// What a dry run found.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// The list.
+    pub file: String,
+    /// The delimiter used.
+    pub delimiter: String,
+    /// The encoding used.
+    pub encoding: String,
+    /// The phone column.
+    pub phone_column: String,
+    /// Data rows read.
+    pub rows: u64,
+    /// Rows that would be dialed.
+    pub would_dial: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+    /// Rejections grouped by reason: count and first rows.
+    pub rejected_by_reason: BTreeMap<String, Group>,
+    /// Repeated numbers: row → row of the first occurrence.
+    pub duplicates: Vec<Duplicate>,
+    /// Blank rows passed over.
+    pub blank: u64,
+    /// Contacts an earlier run settled (from an existing outcome file).
+    pub already_done: u64,
+    /// Contacts an earlier run left unknown (held back).
+    pub held_unknown: u64,
+    /// Context keys the calls will carry, with how many dialed rows leave
+    /// each one empty.
+    pub context_keys: BTreeMap<String, u64>,
+    /// Context keys that clash with dispatch fields.
+    pub special_keys: Vec<String>,
+    /// Rows whose number needed the default or row region.
+    pub assumed_region: Vec<AssumedRegion>,
+    /// Expected duration at the configured rate, in seconds.
+    pub estimated_seconds: Option<f64>,
+    /// The first request bodies, as they would be sent.
+    pub requests: Vec<Preview>,
+    /// Warnings about the list.
+    pub warnings: Vec<String>,
+}
+
+/// A group of rejections with the same reason.
+#[derive(Debug, Default, Serialize)]
+pub struct Group {
+    /// How many rows.
+    pub count: u64,
+    /// The first few rows.
+    pub rows: Vec<u64>,
+}
+
+/// One repeated number.
+#[derive(Debug, Serialize)]
+pub struct Duplicate {
+    /// The repeating row.
+    pub row: u64,
+    /// Why (names the first row).
+    pub reason: String,
+}
+
+/// A number read with an assumed region.
+#[derive(Debug, Serialize)]
+pub struct AssumedRegion {
+    /// Row.
+    pub row: u64,
+    /// The cell as written.
+    pub raw: String,
+    /// The number that would be dialed.
+    pub to_number: String,
+    /// The region applied.
+    pub region: String,
+}
+
+/// One request as it would be sent.
+#[derive(Debug, Serialize)]
+pub struct Preview {
+    /// Row.
+    pub row: u64,
+    /// The JSON body (the key is never part of it).
+    pub body: serde_json::Value,
+}
+
+impl Report {
+    /// An empty report for a list.
+    fn new(layout: &crate::contacts::Layout, plan: &Plan) -> Report {
+        let context_keys = layout.context_keys.iter().map(|k| (k.to_string(), 0)).collect();
+        let special_keys = layout
+            .context_keys
+            .iter()
+            .filter(|k| SPECIAL_KEYS.contains(&k.as_ref()))
+            .map(|k| k.to_string())
+            .collect();
+        let mut warnings = vec![];
+        if plan.agent_id.is_none() {
+            warnings.push("no agent id yet: a run needs --agent-id or agent_id".into());
+        }
+        Report {
+            file: plan.contacts.display().to_string(),
+            delimiter: match layout.delimiter {
+                b'\t' => "tab".into(),
+                d => (d as char).to_string(),
+            },
+            encoding: layout.encoding.to_string(),
+            phone_column: layout.phone_column.clone(),
+            rows: 0,
+            would_dial: 0,
+            rejected: 0,
+            rejected_by_reason: BTreeMap::new(),
+            duplicates: vec![],
+            blank: 0,
+            already_done: 0,
+            held_unknown: 0,
+            context_keys,
+            special_keys,
+            assumed_region: vec![],
+            estimated_seconds: None,
+            requests: vec![],
+            warnings,
+        }
+    }
+
+    /// Counts one decision.
+    fn add(&mut self, decision: Decision, show: usize, plan: &Plan) {
+        self.rows += 1;
+        match decision {
+            Decision::Dial(contact) => self.add_dial(&contact, show, plan),
+            Decision::Invalid(rejection) => {
+                self.rejected += 1;
+                let group = self.rejected_by_reason.entry(rejection.reason).or_default();
+                group.count += 1;
+                if group.rows.len() < FIRST_ROWS {
+                    group.rows.push(rejection.row);
+                }
+            }
+            Decision::Skipped { row, reason, .. } => self.duplicates.push(Duplicate { row, reason }),
+            Decision::Settled { prior, .. } => {
+                self.already_done += 1;
+                debug_assert!(matches!(prior, Prior::Dispatched | Prior::Failed));
+            }
+            Decision::HeldUnknown { .. } => self.held_unknown += 1,
+            Decision::Blank { .. } => {
+                self.blank += 1;
+                self.rows -= 1;
+            }
+        }
+    }
+
+    /// Counts a row that would be dialed.
+    fn add_dial(&mut self, contact: &Contact, show: usize, plan: &Plan) {
+        self.would_dial += 1;
+        for (key, empty) in self.context_keys.iter_mut() {
+            if !contact.context.0.iter().any(|(k, _)| k.as_ref() == key) {
+                *empty += 1;
+            }
+        }
+        if let Some(region) = &contact.assumed_region {
+            self.assumed_region.push(AssumedRegion {
+                row: contact.row,
+                raw: contact.raw_phone.clone(),
+                to_number: contact.to_number.clone(),
+                region: region.to_string(),
+            });
+        }
+        if self.requests.len() < show {
+            let body = DispatchBody {
+                agent_id: plan.agent_id.unwrap_or(0),
+                to_number: &contact.to_number,
+                from_number_id: plan.from_number_id,
+                call_context: &contact.context,
+            };
+            self.requests.push(Preview {
+                row: contact.row,
+                body: serde_json::to_value(&body).unwrap_or_default(),
+            });
+        }
+    }
+
+    /// Final figures.
+    fn finish(&mut self, plan: &Plan) {
+        self.estimated_seconds = match plan.rate {
+            Rate::PerSecond(rate) => Some(self.would_dial as f64 / rate),
+            Rate::Unlimited => None,
+        };
+        for key in &self.special_keys {
+            self.warnings.push(format!(
+                "column `{key}` has the name of a dispatch field; it is passed inside \
+                 call_context, not as the field itself"
+            ));
+        }
+    }
+
+    /// The report for a person.
+    fn to_text(&self) -> String {
+        let mut out = format!(
+            "{}: {} rows (phone column `{}`, delimiter {}, {})\n",
+            self.file, self.rows, self.phone_column, self.delimiter, self.encoding
+        );
+        out += &format!("  would dial     {:>8}\n", self.would_dial);
+        out += &format!("  rejected       {:>8}\n", self.rejected);
+        out += &format!("  duplicates     {:>8}\n", self.duplicates.len());
+        if self.blank > 0 {
+            out += &format!("  blank rows     {:>8} (passed over)\n", self.blank);
+        }
+        if self.already_done + self.held_unknown > 0 {
+            out += &format!("  already done   {:>8} (in the outcome file)\n", self.already_done);
+            out += &format!("  held: unknown  {:>8} (reconcile first)\n", self.held_unknown);
+        }
+        for (reason, group) in &self.rejected_by_reason {
+            out += &format!("\nrejected ({}): {reason}\n  rows {}\n", group.count, list_rows(&group.rows, group.count));
+        }
+        if !self.duplicates.is_empty() {
+            out += "\nduplicates (not dialed):\n";
+            for dup in self.duplicates.iter().take(FIRST_ROWS) {
+                out += &format!("  row {}: {}\n", dup.row, dup.reason);
+            }
+        }
+        if !self.assumed_region.is_empty() {
+            out += "\nnumbers without a country code, read with an assumed region:\n";
+            for a in self.assumed_region.iter().take(FIRST_ROWS.max(self.requests.len())) {
+                out += &format!("  row {}: {:?} -> {} (assumed region {})\n", a.row, a.raw, a.to_number, a.region);
+            }
+            if self.assumed_region.len() > FIRST_ROWS {
+                out += &format!("  ... {} rows in all\n", self.assumed_region.len());
+            }
+        }
+        out += &format!("\ncall_context keys: {}\n", self.keys_text());
+        if let Some(seconds) = self.estimated_seconds {
+            out += &format!("estimated duration at the configured rate: {}\n", human_seconds(seconds));
+        }
+        for preview in &self.requests {
+            out += &format!("row {} would send: {}\n", preview.row, preview.body);
+        }
+        for warning in &self.warnings {
+            out += &format!("warning: {warning}\n");
+        }
+        out
+    }
+
+    /// The context keys, with how many rows leave each empty.
+    fn keys_text(&self) -> String {
+        if self.context_keys.is_empty() {
+            return "(none)".into();
+        }
+        let keys: Vec<String> = self
+            .context_keys
+            .iter()
+            .map(|(k, empty)| if *empty > 0 { format!("{k} (empty in {empty} rows)") } else { k.clone() })
+            .collect();
+        keys.join(", ")
+    }
+}
+
+/// Rows as a short list.
+fn list_rows(rows: &[u64], count: u64) -> String {
+    let listed: Vec<String> = rows.iter().map(u64::to_string).collect();
+    let more = count.saturating_sub(rows.len() as u64);
+    if more > 0 {
+        format!("{} and {more} more", listed.join(", "))
+    } else {
+        listed.join(", ")
+    }
+}
+
+/// Seconds as `1h 2m 3s`.
+fn human_seconds(seconds: f64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(seconds.ceil() as u64)).to_string()
+}
+
+/// The `--rejects` CSV.
+struct RejectsFile {
+    /// The CSV writer.
+    wtr: csv::Writer<std::fs::File>,
+    /// Its path, for messages.
+    path: std::path::PathBuf,
+}
+
+impl RejectsFile {
+    /// Creates the file with its header.
+    fn create(path: &Path) -> anyhow::Result<RejectsFile> {
+        let mut wtr = csv::Writer::from_path(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        wtr.write_record(["row", "column", "value", "reason"])?;
+        Ok(RejectsFile {
+            wtr,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Appends one rejected row.
+    fn write(&mut self, r: &Rejection) -> anyhow::Result<()> {
+        self.wtr
+            .write_record([r.row.to_string().as_str(), &r.column, &r.value, &r.reason])
+            .with_context(|| format!("cannot write {}", self.path.display()))
+    }
+
+    /// Flushes the file.
+    fn finish(mut self) -> anyhow::Result<()> {
+        self.wtr
+            .flush()
+            .with_context(|| format!("cannot write {}", self.path.display()))
+    }
 }
