@@ -69,6 +69,7 @@ enum EntryBody {
     /// A JSON object whose `requestId` is `"auto"`, filled in per answer.
     AutoId(Map<String, Value>),
 }
+
 /// One entry as written, before checks.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +117,7 @@ struct RawDateOffset {
     /// Seconds after the moment of answering; may be negative.
     http_date_offset_s: i64,
 }
+
 impl ScriptEntry {
     /// Checks one entry as written.
     pub(crate) fn from_raw(raw: RawEntry) -> anyhow::Result<ScriptEntry> {

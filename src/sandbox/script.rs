@@ -1,11 +1,11 @@
 //! Scripted dispatch answers (`server_script.json`).
 //!
 //! This file owns the script format described in the cases README under
-//! "Scripted responses": parsing and checking it up front, choosing the entry
-//! for the n-th request to a number, and rendering an entry's headers and
-//! body. It keeps no cursors itself; the shared state counts how many
-//! requests each number has had, so the script stays read-only and can be
-//! shared between connections without a lock.
+//! "Scripted responses": loading and checking it up front, and choosing the
+//! entry for the n-th request to a number. A single entry (its checks and
+//! its rendering) is `entry.rs`'s. The script keeps no cursors itself; the
+//! shared state counts how many requests each number has had, so the script
+//! stays read-only and connections share it without a lock.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -63,6 +63,7 @@ struct RawScript {
     #[serde(default)]
     repeat_last: BTreeMap<String, bool>,
 }
+
 impl Script {
     /// Reads and checks a script file.
     pub fn from_path(path: &Path) -> anyhow::Result<Script> {
@@ -157,6 +158,7 @@ fn check_repeat_last(
     }
     Ok(numbers)
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
