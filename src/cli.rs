@@ -44,6 +44,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Serve a simulated API on 127.0.0.1 for rehearsals and tests.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Join the platform's call logs to an outcome file.
+    Reconcile(crate::cmd::reconcile::ReconcileArgs),
 }
 
 /// Examples for `run --help`.

@@ -38,6 +38,7 @@ pub mod outcome;
 pub mod phone;
 pub mod pipeline;
 pub mod progress;
+pub mod reconcile;
 pub mod retry;
 pub mod sandbox;
 pub mod screen;

@@ -5,3 +5,5 @@
 mod util;
 
 mod cases;
+mod run;
+mod faults;

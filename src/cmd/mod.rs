@@ -2,6 +2,7 @@
 //! as far as it could, or an error; [`Failure`] carries an exit code other
 //! than the default 2 (unusable input or settings).
 
+pub mod reconcile;
 pub mod run;
 pub mod sandbox;
 pub mod validate;
@@ -31,5 +32,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run::execute(args).await,
         Command::Validate(args) => validate::execute(&args.list, &args.report),
         Command::Sandbox(args) => sandbox::execute(args).await,
+        Command::Reconcile(args) => reconcile::execute(args).await,
     }
 }
