@@ -18,6 +18,8 @@ mod records;
 mod rows;
 mod sniff;
 
+#[cfg(test)]
+mod tests;
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
