@@ -137,6 +137,16 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<RowReader, ListError> {
     let (line, names) = read_header_record(path, &sniffed, &mut source)?;
     let plan = header::plan_columns(path, line, names, sniffed.delimiter, opts)?;
     let layout = make_layout(path, &sniffed, line, &plan);
+    tracing::debug!(
+        file = %path.display(),
+        encoding = layout.encoding,
+        delimiter = %error::show_byte(layout.delimiter),
+        detected = layout.delimiter_detected,
+        sep_hint = layout.sep_hint,
+        bom = layout.bom,
+        phone_column = %layout.phone_column,
+        "contact list opened"
+    );
     Ok(RowReader::new(source, layout, plan.plan, opts.flexible))
 }
 

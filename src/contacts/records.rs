@@ -55,13 +55,24 @@ impl RawRecord {
         self.fields
     }
 
-    /// The field at `index`, if the record has that many.
-    pub(crate) fn get(&self, index: usize) -> Option<&[u8]> {
+    /// The byte range of the field at `index` within [`RawRecord::bytes`],
+    /// if the record has that many fields.
+    pub(crate) fn span(&self, index: usize) -> Option<std::ops::Range<usize>> {
         if index >= self.fields {
             return None;
         }
         let start = if index == 0 { 0 } else { self.ends[index - 1] };
-        Some(&self.bytes[start..self.ends[index]])
+        Some(start..self.ends[index])
+    }
+
+    /// The field at `index`, if the record has that many.
+    pub(crate) fn get(&self, index: usize) -> Option<&[u8]> {
+        self.span(index).map(|span| &self.bytes[span])
+    }
+
+    /// All field bytes back to back.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.used]
     }
 
     /// The fields in order.
@@ -198,15 +209,19 @@ impl LineTracker {
 /// Counts line breaks in `bytes`; `after_cr` says whether the byte before
 /// them was a CR (so a leading LF completes that CRLF).
 fn breaks_in(bytes: &[u8], after_cr: bool) -> u64 {
-    let lf = bytes.iter().filter(|b| **b == b'\n').count();
-    let cr = bytes.iter().filter(|b| **b == b'\r').count();
-    let crlf = if cr == 0 {
-        0
-    } else {
-        bytes.windows(2).filter(|w| w == b"\r\n").count()
+    let Some(first) = bytes.first() else {
+        return 0;
     };
-    let joined = usize::from(after_cr && bytes.first() == Some(&b'\n'));
-    (lf + cr - crlf - joined) as u64
+    let head = *first == b'\r' || (*first == b'\n' && !after_cr);
+    // One pass over (byte, previous byte) pairs: every CR ends a line, an
+    // LF does unless it follows a CR. The operators are `|` and `&`, not
+    // `||` and `&&`, so there is no branch and the loop can be vectorized.
+    let rest: usize = bytes[1..]
+        .iter()
+        .zip(bytes)
+        .map(|(b, prev)| usize::from((*b == b'\r') | ((*b == b'\n') & (*prev != b'\r'))))
+        .sum();
+    u64::from(head) + rest as u64
 }
 
 /// Reads records one at a time from a decoded stream.

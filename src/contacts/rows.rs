@@ -297,9 +297,23 @@ fn is_blank(record: &RawRecord) -> bool {
 /// empty past their end. On bad UTF-8 returns the column index, which the
 /// stream check makes unreachable in practice.
 fn contact_cells(record: &RawRecord, plan: &ColumnPlan) -> Result<ContactCells, usize> {
-    let text = |index: usize| -> Result<&str, usize> {
-        std::str::from_utf8(record.get(index).unwrap_or_default()).map_err(|_| index)
+    // One check for the whole record is cheaper than one per field. Fields
+    // of a valid record are valid too, as they are cut at ASCII bytes; the
+    // `get` below still checks the cut points.
+    let bad_column = || {
+        record
+            .iter()
+            .position(|f| std::str::from_utf8(f).is_err())
+            .unwrap_or(0)
     };
+    let all = std::str::from_utf8(record.bytes()).map_err(|_| bad_column())?;
+    let text = |index: usize| -> Result<&str, usize> {
+        match record.span(index) {
+            Some(span) => all.get(span).ok_or(index),
+            None => Ok(""),
+        }
+    };
+
     let phone = text(plan.phone)?.to_string();
     let region = match plan.region {
         Some(index) => Some(text(index)?)
