@@ -1710,7 +1710,7 @@ mod tests {
             let _ = normalize(cell, region.as_ref(), &rules);
         }
         println!(
-            "first pass over {} countries: {:?}",
+            "first pass, {} cells (compiles patterns): {:?}",
             cells.len(),
             warming.elapsed()
         );
