@@ -118,12 +118,16 @@ impl ApiClient {
             .await
             .with_context(|| format!("cannot read call logs from {}", self.logs_url))?;
         let status = response.status();
-        let body = response.bytes().await.context("cannot read the call logs")?;
+        let body = response
+            .bytes()
+            .await
+            .context("cannot read the call logs")?;
         if !status.is_success() {
             let message = crate::classify::server_message(status.as_u16(), Some(&body));
             anyhow::bail!("call logs page {page}: {status}: {message}");
         }
-        serde_json::from_slice(&body).with_context(|| format!("call logs page {page}: unexpected body"))
+        serde_json::from_slice(&body)
+            .with_context(|| format!("call logs page {page}: unexpected body"))
     }
 }
 
@@ -133,7 +137,11 @@ fn transport_answer(err: reqwest::Error) -> Answer<'static> {
     // the request is written. Anything else may have reached the server.
     let not_sent = err.is_connect() || err.is_builder();
     let text = error_chain(err);
-    if not_sent { Answer::NotSent(text) } else { Answer::Lost(text) }
+    if not_sent {
+        Answer::NotSent(text)
+    } else {
+        Answer::Lost(text)
+    }
 }
 
 /// The error and its causes on one line, without the URL (it is the same
@@ -205,13 +213,21 @@ impl CallLog {
 /// failed rows.
 pub async fn check_reachable(base_url: &str, timeout: Duration) -> anyhow::Result<()> {
     let url = reqwest::Url::parse(base_url)?;
-    let host = url.host_str().context("the base URL has no host")?.to_string();
+    let host = url
+        .host_str()
+        .context("the base URL has no host")?
+        .to_string();
     let port = url.port_or_known_default().unwrap_or(443);
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let connect = tokio::net::TcpStream::connect((host.as_str(), port));
     match tokio::time::timeout(timeout, connect).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(err)) => anyhow::bail!("cannot reach the API at {base_url}: {err}"),
-        Err(_) => anyhow::bail!("cannot reach the API at {base_url}: no connection within {timeout:?}"),
+        Err(_) => {
+            anyhow::bail!("cannot reach the API at {base_url}: no connection within {timeout:?}")
+        }
     }
 }

@@ -130,7 +130,11 @@ impl Settings {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the campaign file {}", path.display()))?;
         toml::from_str(&text).map_err(|err| {
-            anyhow::anyhow!("campaign file {}: {}", path.display(), err.to_string().trim())
+            anyhow::anyhow!(
+                "campaign file {}: {}",
+                path.display(),
+                err.to_string().trim()
+            )
         })
     }
 
@@ -151,11 +155,31 @@ impl Settings {
             };
         }
         pick!(
-            agent_id, from_number_id, base_url, api_key_env, api_key_file, rate, burst,
-            concurrency, request_timeout, connect_timeout, fsync, retry_ambiguous,
-            allow_duplicates, circuit_breaker, phone_column, region_column, default_region,
-            delimiter, encoding, context_columns, exclude_columns, phone_validation,
-            allow_extensions, allow_premium, flexible
+            agent_id,
+            from_number_id,
+            base_url,
+            api_key_env,
+            api_key_file,
+            rate,
+            burst,
+            concurrency,
+            request_timeout,
+            connect_timeout,
+            fsync,
+            retry_ambiguous,
+            allow_duplicates,
+            circuit_breaker,
+            phone_column,
+            region_column,
+            default_region,
+            delimiter,
+            encoding,
+            context_columns,
+            exclude_columns,
+            phone_validation,
+            allow_extensions,
+            allow_premium,
+            flexible
         )
     }
 }
@@ -186,7 +210,11 @@ impl std::str::FromStr for Rate {
             "s" | "sec" | "second" => 1.0,
             "m" | "min" | "minute" => 60.0,
             "h" | "hour" => 3600.0,
-            other => return Err(format!("rate {text:?}: unknown unit {other:?} (use s, min or h)")),
+            other => {
+                return Err(format!(
+                    "rate {text:?}: unknown unit {other:?} (use s, min or h)"
+                ));
+            }
         };
         let per_second = count / seconds;
         if !per_second.is_finite() || per_second <= 0.0 {
@@ -250,7 +278,11 @@ pub enum KeySource {
 
 impl Plan {
     /// Checks merged settings for the list at `contacts`.
-    pub fn from_settings(s: Settings, contacts: &Path, out: Option<PathBuf>) -> anyhow::Result<Plan> {
+    pub fn from_settings(
+        s: Settings,
+        contacts: &Path,
+        out: Option<PathBuf>,
+    ) -> anyhow::Result<Plan> {
         let base_url = s.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.into());
         let base_url = check_base_url(&base_url)?;
         let key_source = match (s.api_key_file, s.api_key_env) {
@@ -283,8 +315,16 @@ impl Plan {
             rate,
             burst: s.burst.unwrap_or(1).max(1),
             concurrency,
-            request_timeout: duration("request_timeout", s.request_timeout, DEFAULT_REQUEST_TIMEOUT)?,
-            connect_timeout: duration("connect_timeout", s.connect_timeout, DEFAULT_CONNECT_TIMEOUT)?,
+            request_timeout: duration(
+                "request_timeout",
+                s.request_timeout,
+                DEFAULT_REQUEST_TIMEOUT,
+            )?,
+            connect_timeout: duration(
+                "connect_timeout",
+                s.connect_timeout,
+                DEFAULT_CONNECT_TIMEOUT,
+            )?,
             retry: retry_policy(&s.retry)?,
             fsync: s.fsync.unwrap_or(false),
             retry_ambiguous: s.retry_ambiguous.unwrap_or(false),
@@ -329,7 +369,10 @@ impl Plan {
         };
         let key = key.trim().to_string();
         if key.len() < MIN_KEY_LEN {
-            bail!("the API key from {} is shorter than {MIN_KEY_LEN} characters", self.key_source);
+            bail!(
+                "the API key from {} is shorter than {MIN_KEY_LEN} characters",
+                self.key_source
+            );
         }
         Ok(ApiKey(key))
     }
@@ -369,7 +412,10 @@ impl std::fmt::Debug for ApiKey {
 
 /// The outcome file's default path: beside the list, named after it.
 pub fn default_out(contacts: &Path) -> PathBuf {
-    let stem = contacts.file_stem().and_then(|s| s.to_str()).unwrap_or("contacts");
+    let stem = contacts
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("contacts");
     contacts.with_file_name(format!("{stem}.outcome.csv"))
 }
 
@@ -377,7 +423,8 @@ pub fn default_out(contacts: &Path) -> PathBuf {
 /// the key would otherwise travel in clear.
 fn check_base_url(url: &str) -> anyhow::Result<String> {
     let url = url.trim().trim_end_matches('/');
-    let parsed = reqwest::Url::parse(url).with_context(|| format!("base URL {url:?} is not a URL"))?;
+    let parsed =
+        reqwest::Url::parse(url).with_context(|| format!("base URL {url:?} is not a URL"))?;
     match parsed.scheme() {
         "https" => {}
         "http" if is_loopback(&parsed) => {}
@@ -423,7 +470,11 @@ fn retry_policy(r: &RetrySettings) -> anyhow::Result<RetryPolicy> {
     let d = RetryPolicy::default();
     let policy = RetryPolicy {
         max_attempts: r.max_attempts.unwrap_or(d.max_attempts),
-        initial_backoff: duration("retry.initial_backoff", r.initial_backoff.clone(), d.initial_backoff)?,
+        initial_backoff: duration(
+            "retry.initial_backoff",
+            r.initial_backoff.clone(),
+            d.initial_backoff,
+        )?,
         max_backoff: duration("retry.max_backoff", r.max_backoff.clone(), d.max_backoff)?,
         max_elapsed: duration("retry.max_elapsed", r.max_elapsed.clone(), d.max_elapsed)?,
         max_wait: duration("retry.max_wait", r.max_wait.clone(), d.max_wait)?,
@@ -451,7 +502,8 @@ mod tests {
 
     #[test]
     fn flags_override_the_file() {
-        let file: Settings = toml::from_str("agent_id = 1\nrate = 5\n[retry]\nmax_attempts = 2").unwrap();
+        let file: Settings =
+            toml::from_str("agent_id = 1\nrate = 5\n[retry]\nmax_attempts = 2").unwrap();
         let flags = Settings {
             agent_id: Some(2),
             ..Settings::default()

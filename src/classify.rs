@@ -88,7 +88,10 @@ fn classify_response(status: u16, body: Option<&[u8]>, retry_after: Option<&str>
             "the API key was rejected ({status}: {}); check OMNIDIM_API_KEY",
             message()
         )),
-        402 => Verdict::Fatal(format!("the account cannot pay for calls (402: {})", message())),
+        402 => Verdict::Fatal(format!(
+            "the account cannot pay for calls (402: {})",
+            message()
+        )),
         429 => Verdict::SlowDown {
             retry_after: retry_after.map(str::to_string),
             message: message(),
@@ -97,7 +100,9 @@ fn classify_response(status: u16, body: Option<&[u8]>, retry_after: Option<&str>
         400..=499 => {
             let message = message();
             if is_balance_message(&message) {
-                Verdict::Fatal(format!("the account cannot pay for calls ({status}: {message})"))
+                Verdict::Fatal(format!(
+                    "the account cannot pay for calls ({status}: {message})"
+                ))
             } else {
                 Verdict::Failed(format!("{status}: {message}"))
             }
@@ -134,7 +139,9 @@ fn classify_success(status: u16, body: Option<&[u8]>) -> Verdict {
 fn is_balance_message(message: &str) -> bool {
     let lower = message.to_lowercase();
     lower.contains("insufficient")
-        && ["balance", "credit", "fund"].iter().any(|w| lower.contains(w))
+        && ["balance", "credit", "fund"]
+            .iter()
+            .any(|w| lower.contains(w))
 }
 
 /// The server's message: the first of `error_description`, `error`,
@@ -167,10 +174,7 @@ fn message_from_json(json: &Value) -> Option<String> {
 
 /// One line, at most `MAX_MESSAGE_CHARS` characters.
 fn shorten(message: &str) -> String {
-    let flat: String = message
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let flat: String = message.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= MAX_MESSAGE_CHARS {
         return flat;
     }
@@ -224,7 +228,10 @@ mod tests {
     #[test]
     fn an_unreadable_success_may_have_placed_a_call() {
         assert!(matches!(response(200, "<html>"), Verdict::Unknown(_)));
-        assert!(matches!(response(200, r#"{"success": true}"#), Verdict::Unknown(_)));
+        assert!(matches!(
+            response(200, r#"{"success": true}"#),
+            Verdict::Unknown(_)
+        ));
         assert!(matches!(
             response(200, r#"{"success": true, "requestId": "12"}"#),
             Verdict::Unknown(_)
@@ -240,14 +247,20 @@ mod tests {
     #[test]
     fn a_refusal_in_a_200_fails_the_contact_with_the_servers_words() {
         let body = r#"{"success": false, "error": "number blocked"}"#;
-        assert_eq!(response(200, body), Verdict::Failed("200: number blocked".into()));
+        assert_eq!(
+            response(200, body),
+            Verdict::Failed("200: number blocked".into())
+        );
     }
 
     #[test]
     fn client_errors_fail_the_contact() {
         for status in [400, 404, 409, 422] {
             let verdict = response(status, r#"{"detail": "agent not found"}"#);
-            assert_eq!(verdict, Verdict::Failed(format!("{status}: agent not found")));
+            assert_eq!(
+                verdict,
+                Verdict::Failed(format!("{status}: agent not found"))
+            );
         }
     }
 
@@ -266,9 +279,18 @@ mod tests {
         assert!(matches!(response(502, ""), Verdict::Retry(_)));
         assert!(matches!(response(503, "{}"), Verdict::Retry(_)));
         assert!(matches!(response(500, ""), Verdict::Unknown(_)));
-        assert!(matches!(response(504, "<html>504</html>"), Verdict::Unknown(_)));
-        assert!(matches!(classify(&Answer::NotSent("refused".into())), Verdict::Retry(_)));
-        assert!(matches!(classify(&Answer::Lost("timeout".into())), Verdict::Unknown(_)));
+        assert!(matches!(
+            response(504, "<html>504</html>"),
+            Verdict::Unknown(_)
+        ));
+        assert!(matches!(
+            classify(&Answer::NotSent("refused".into())),
+            Verdict::Retry(_)
+        ));
+        assert!(matches!(
+            classify(&Answer::Lost("timeout".into())),
+            Verdict::Unknown(_)
+        ));
     }
 
     #[test]
@@ -292,9 +314,15 @@ mod tests {
         let both = br#"{"message": "second", "error_description": "first"}"#;
         assert_eq!(server_message(400, Some(both)), "first");
         assert_eq!(server_message(400, Some(b"plain\n text")), "plain text");
-        assert_eq!(server_message(504, Some(b"<html>x</html>")), "Gateway Timeout");
+        assert_eq!(
+            server_message(504, Some(b"<html>x</html>")),
+            "Gateway Timeout"
+        );
         assert_eq!(server_message(500, None), "Internal Server Error");
         let long = "y".repeat(500);
-        assert_eq!(server_message(400, Some(long.as_bytes())).chars().count(), 201);
+        assert_eq!(
+            server_message(400, Some(long.as_bytes())).chars().count(),
+            201
+        );
     }
 }

@@ -133,7 +133,10 @@ impl Pacer {
         if lowered < adaptive.current {
             adaptive.current = lowered;
             self.install(lowered);
-            tracing::warn!(rate = format!("{lowered:.2}/s"), "the API asked to slow down; lowering the rate");
+            tracing::warn!(
+                rate = format!("{lowered:.2}/s"),
+                "the API asked to slow down; lowering the rate"
+            );
         }
     }
 
@@ -154,11 +157,12 @@ impl Pacer {
         }
         adaptive.successes = 0;
         let raised = adaptive.current * STEP_UP;
-        adaptive.current = if raised >= ceiling || (self.ceiling == Rate::Unlimited && raised > 1000.0) {
-            ceiling
-        } else {
-            raised
-        };
+        adaptive.current =
+            if raised >= ceiling || (self.ceiling == Rate::Unlimited && raised > 1000.0) {
+                ceiling
+            } else {
+                raised
+            };
         self.install(adaptive.current);
         if adaptive.current >= ceiling {
             tracing::info!("calls succeed again; back to the configured rate");
@@ -189,7 +193,9 @@ impl Pacer {
 /// Locks a mutex, carrying on if a panicking thread poisoned it: the data
 /// here is a few numbers that stay consistent at every step.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A limiter for `rate` calls per second, or none when unpaced.

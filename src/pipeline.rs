@@ -175,7 +175,14 @@ pub async fn run(
     concurrency: usize,
 ) -> anyhow::Result<Ending> {
     let (queue_tx, mut queue_rx) = mpsc::channel(concurrency * QUEUE_PER_PERMIT);
-    let reader = spawn_reader(rows, screen, queue_tx, dialer.writer.clone(), dialer.tally.clone(), dialer.stop.clone());
+    let reader = spawn_reader(
+        rows,
+        screen,
+        queue_tx,
+        dialer.writer.clone(),
+        dialer.tally.clone(),
+        dialer.stop.clone(),
+    );
 
     let permits = Arc::new(Semaphore::new(concurrency));
     let mut tasks = JoinSet::new();
@@ -259,9 +266,14 @@ fn spawn_reader(
                             .with_error(&rejection.to_error())
                     })
                 }
-                Decision::Skipped { row, to_number, reason } => {
+                Decision::Skipped {
+                    row,
+                    to_number,
+                    reason,
+                } => {
                     Tally::bump(&tally.skipped);
-                    fresh_verdict(row).then(|| Record::new(row, to_number, Status::Skipped).with_error(&reason))
+                    fresh_verdict(row)
+                        .then(|| Record::new(row, to_number, Status::Skipped).with_error(&reason))
                 }
                 Decision::Settled { prior, .. } => {
                     Tally::bump(&tally.settled);
@@ -308,7 +320,9 @@ async fn dial(dialer: &Dialer, contact: Contact) {
             let intent = Record::new(contact.row, contact.to_number.clone(), Status::Sending);
             if dialer.writer.intent(intent).await.is_err() {
                 // The intent is not on disk, so nothing may be sent.
-                dialer.stop.fatal("the outcome file can no longer be written".into());
+                dialer
+                    .stop
+                    .fatal("the outcome file can no longer be written".into());
                 return;
             }
             attempt.intent_written = true;
@@ -395,7 +409,8 @@ enum Step {
 /// Applies the retry policy to a verdict.
 fn next_step(dialer: &Dialer, attempt: &mut Attempt, verdict: Verdict, rng: &mut SmallRng) -> Step {
     let policy = &dialer.policy;
-    let out_of_attempts = attempt.count >= policy.max_attempts || attempt.started.elapsed() >= policy.max_elapsed;
+    let out_of_attempts =
+        attempt.count >= policy.max_attempts || attempt.started.elapsed() >= policy.max_elapsed;
     match verdict {
         Verdict::Dispatched { request_id } => {
             let mut record = attempt.record(Status::Dispatched, "");
@@ -411,11 +426,15 @@ fn next_step(dialer: &Dialer, attempt: &mut Attempt, verdict: Verdict, rng: &mut
             Step::Finish(attempt.record(Status::Unknown, &message))
         }
         Verdict::Unknown(_) => Step::RetryAfter(policy.backoff(attempt.count + 1, rng)),
-        Verdict::Retry(message) if out_of_attempts => {
-            Step::Finish(attempt.record(Status::Failed, &format!("{message} (after {} attempts)", attempt.count)))
-        }
+        Verdict::Retry(message) if out_of_attempts => Step::Finish(attempt.record(
+            Status::Failed,
+            &format!("{message} (after {} attempts)", attempt.count),
+        )),
         Verdict::Retry(_) => Step::RetryAfter(policy.backoff(attempt.count + 1, rng)),
-        Verdict::SlowDown { retry_after, message } => slow_down(dialer, attempt, retry_after, &message, out_of_attempts, rng),
+        Verdict::SlowDown {
+            retry_after,
+            message,
+        } => slow_down(dialer, attempt, retry_after, &message, out_of_attempts, rng),
     }
 }
 
@@ -431,10 +450,16 @@ fn slow_down(
 ) -> Step {
     let policy = &dialer.policy;
     let backoff = policy.backoff(attempt.count + 1, rng);
-    let asked = match retry_after.as_deref().map(|v| parse_retry_after(v, std::time::SystemTime::now())) {
+    let asked = match retry_after
+        .as_deref()
+        .map(|v| parse_retry_after(v, std::time::SystemTime::now()))
+    {
         Some(RetryAfter::Wait(wait)) => wait,
         Some(RetryAfter::Unreadable) => {
-            tracing::warn!(value = retry_after.as_deref(), "unreadable Retry-After; using the backoff");
+            tracing::warn!(
+                value = retry_after.as_deref(),
+                "unreadable Retry-After; using the backoff"
+            );
             Duration::ZERO
         }
         None => Duration::ZERO,
@@ -453,7 +478,10 @@ fn slow_down(
         return Step::Release;
     }
     if out_of_attempts {
-        return Step::Finish(attempt.record(Status::Failed, &format!("429: {message} (after {} attempts)", attempt.count)));
+        return Step::Finish(attempt.record(
+            Status::Failed,
+            &format!("429: {message} (after {} attempts)", attempt.count),
+        ));
     }
     let wait = asked.max(backoff);
     dialer.pacer.slow_down();
@@ -493,7 +521,9 @@ async fn finish(dialer: &Dialer, contact: &Contact, record: Record) {
         ));
     }
     if dialer.writer.record(record).await.is_err() {
-        dialer.stop.fatal("the outcome file can no longer be written".into());
+        dialer
+            .stop
+            .fatal("the outcome file can no longer be written".into());
     }
 }
 

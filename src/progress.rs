@@ -79,7 +79,9 @@ async fn refresh(bar: ProgressBar, tally: Arc<Tally>) {
         let failed = tally.failed.load(Ordering::Relaxed);
         let rate = dispatched as f64 / started.elapsed().as_secs_f64().max(0.001);
         bar.set_position(tally.done());
-        bar.set_message(format!("{dispatched} dispatched, {failed} failed, {rate:.1} calls/s"));
+        bar.set_message(format!(
+            "{dispatched} dispatched, {failed} failed, {rate:.1} calls/s"
+        ));
         tokio::time::sleep(REFRESH).await;
     }
 }

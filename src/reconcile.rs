@@ -16,11 +16,12 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::api::{ApiClient, CallLog};
 use crate::limiter::Pacer;
-use crate::outcome::record::{COLUMNS, ColumnMap, Status};
 use crate::outcome::number_key;
+use crate::outcome::record::{COLUMNS, ColumnMap, Status};
 
 /// Columns reconcile adds (or refreshes) after the outcome columns.
-pub const RESULT_COLUMNS: [&str; 4] = ["call_status", "call_duration_s", "call_cost", "call_log_id"];
+pub const RESULT_COLUMNS: [&str; 4] =
+    ["call_status", "call_duration_s", "call_cost", "call_log_id"];
 
 /// Logs requested per page.
 const PAGE_SIZE: u32 = 100;
@@ -69,7 +70,10 @@ impl CallResult {
 /// Reads `DD/MM/YYYY HH:MM:SS` as UTC.
 pub fn parse_time_of_call(text: &str) -> Option<Timestamp> {
     let civil = jiff::civil::DateTime::strptime("%d/%m/%Y %H:%M:%S", text.trim()).ok()?;
-    civil.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+    civil
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
 }
 
 /// Call logs indexed for the join.
@@ -88,7 +92,10 @@ impl LogIndex {
         if let Some(number) = log.to_number.as_deref().and_then(number_key)
             && wanted.contains(&number)
         {
-            self.by_number.entry(number).or_default().push(result.clone());
+            self.by_number
+                .entry(number)
+                .or_default()
+                .push(result.clone());
         }
         if let Some(id) = result.request_id {
             self.by_request.insert(id, result);
@@ -140,7 +147,11 @@ pub fn unknown_numbers(path: &Path) -> anyhow::Result<HashSet<u64>> {
 }
 
 /// Reads every page of call logs into an index.
-pub async fn read_logs(client: &ApiClient, pacer: &Pacer, wanted: &HashSet<u64>) -> anyhow::Result<(LogIndex, u64)> {
+pub async fn read_logs(
+    client: &ApiClient,
+    pacer: &Pacer,
+    wanted: &HashSet<u64>,
+) -> anyhow::Result<(LogIndex, u64)> {
     let mut index = LogIndex::default();
     let mut read = 0u64;
     for page in 1.. {
@@ -174,7 +185,11 @@ pub fn apply(path: &Path, index: &LogIndex) -> anyhow::Result<ReconcileStats> {
         })
         .collect();
     let position = |name: &str| header.iter().position(|h| h == name);
-    let (status_at, id_at, error_at) = (position(COLUMNS[3]), position(COLUMNS[0]), position(COLUMNS[6]));
+    let (status_at, id_at, error_at) = (
+        position(COLUMNS[3]),
+        position(COLUMNS[0]),
+        position(COLUMNS[6]),
+    );
 
     let tmp = path.with_extension("reconciling");
     let out = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
@@ -188,7 +203,9 @@ pub fn apply(path: &Path, index: &LogIndex) -> anyhow::Result<ReconcileStats> {
         fields.resize(names.len(), String::new());
         let call = match rec.status {
             Status::Dispatched => rec.request_id.and_then(|id| index.for_request(id)),
-            Status::Unknown => number_key(&rec.to_number).and_then(|n| index.for_unknown(n, rec.at)),
+            Status::Unknown => {
+                number_key(&rec.to_number).and_then(|n| index.for_unknown(n, rec.at))
+            }
             _ => None,
         };
         match (rec.status, call) {
@@ -221,7 +238,9 @@ pub fn apply(path: &Path, index: &LogIndex) -> anyhow::Result<ReconcileStats> {
         }
         wtr.write_record(&fields)?;
     }
-    let mut out = wtr.into_inner().map_err(|e| anyhow::anyhow!("cannot write {}: {}", tmp.display(), e.error()))?;
+    let mut out = wtr
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {}", tmp.display(), e.error()))?;
     out.flush()?;
     out.get_ref().sync_all()?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
@@ -231,7 +250,9 @@ pub fn apply(path: &Path, index: &LogIndex) -> anyhow::Result<ReconcileStats> {
 /// Opens an outcome file past its header.
 fn open(path: &Path) -> anyhow::Result<(csv::Reader<BufReader<File>>, ColumnMap)> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(BufReader::new(file));
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(BufReader::new(file));
     let columns = ColumnMap::from_header(rdr.headers()?)
         .map_err(|err| anyhow::anyhow!("{} is not an outcome file: {err}", path.display()))?;
     Ok((rdr, columns))
@@ -262,10 +283,19 @@ mod tests {
         let mut wanted = HashSet::new();
         wanted.insert(12015550101);
         let mut index = LogIndex::default();
-        index.add(&log(1, "+12015550101", Some(7), "01/12/2026 08:00:00"), &wanted);
-        index.add(&log(2, "+12015550101", Some(9), "03/12/2026 09:00:30"), &wanted);
+        index.add(
+            &log(1, "+12015550101", Some(7), "01/12/2026 08:00:00"),
+            &wanted,
+        );
+        index.add(
+            &log(2, "+12015550101", Some(9), "03/12/2026 09:00:30"),
+            &wanted,
+        );
         let sent: Timestamp = "2026-12-03T09:00:40Z".parse().unwrap();
-        assert_eq!(index.for_unknown(12015550101, sent).unwrap().request_id, Some(9));
+        assert_eq!(
+            index.for_unknown(12015550101, sent).unwrap().request_id,
+            Some(9)
+        );
         let later: Timestamp = "2026-12-04T09:00:00Z".parse().unwrap();
         assert!(index.for_unknown(12015550101, later).is_none());
         assert_eq!(index.for_request(7).unwrap().log_id, "1");

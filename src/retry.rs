@@ -123,9 +123,18 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
         let in_six = httpdate::fmt_http_date(now + Duration::from_secs(6));
         let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
-        assert_eq!(parse_retry_after("2", now), RetryAfter::Wait(Duration::from_secs(2)));
-        assert_eq!(parse_retry_after(&in_six, now), RetryAfter::Wait(Duration::from_secs(6)));
-        assert_eq!(parse_retry_after(&past, now), RetryAfter::Wait(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("2", now),
+            RetryAfter::Wait(Duration::from_secs(2))
+        );
+        assert_eq!(
+            parse_retry_after(&in_six, now),
+            RetryAfter::Wait(Duration::from_secs(6))
+        );
+        assert_eq!(
+            parse_retry_after(&past, now),
+            RetryAfter::Wait(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now), RetryAfter::Unreadable);
         assert_eq!(parse_retry_after("-3", now), RetryAfter::Unreadable);
         assert_eq!(

@@ -76,7 +76,11 @@ impl Tally {
     /// A snapshot for the summary.
     pub fn snapshot(&self) -> Counts {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let mut unknown_rows = self.unknown_rows.lock().map(|r| r.clone()).unwrap_or_default();
+        let mut unknown_rows = self
+            .unknown_rows
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default();
         unknown_rows.sort_unstable();
         Counts {
             rows: get(&self.rows),
@@ -156,7 +160,12 @@ pub struct Summary {
 impl Summary {
     /// Builds the summary and decides the exit code: 3 stopped, 130
     /// interrupted, 1 when anything failed, is invalid or is unknown, else 0.
-    pub fn new(ending: Ending, counts: Counts, elapsed: Duration, outcome_file: PathBuf) -> Summary {
+    pub fn new(
+        ending: Ending,
+        counts: Counts,
+        elapsed: Duration,
+        outcome_file: PathBuf,
+    ) -> Summary {
         let troubled = counts.failed + counts.invalid + counts.unknown + counts.earlier_failed > 0;
         let exit_code = match ending {
             Ending::Stopped(_) => 3,
@@ -214,14 +223,21 @@ impl Summary {
                 .map(u64::to_string)
                 .collect();
             let more = c.unknown_rows.len().saturating_sub(MAX_LISTED_UNKNOWN);
-            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
             out.push_str(&format!(
                 "  needs review: rows {}{more} may have been called (status unknown); run \
                  `omnidial reconcile` before dialing them again\n",
                 listed.join(", ")
             ));
         }
-        out.push_str(&format!("  outcome file: {}\n", self.outcome_file.display()));
+        out.push_str(&format!(
+            "  outcome file: {}\n",
+            self.outcome_file.display()
+        ));
         out
     }
 }

@@ -39,21 +39,35 @@ impl CaseRun {
     fn assert_dispatched(&self, expected: &Value) {
         let expected = expected.as_array().expect("a dispatched list");
         let calls = self.sandbox.calls();
-        assert_eq!(calls.len(), expected.len(), "calls placed: {calls:#?}\n{}", self.run.describe());
+        assert_eq!(
+            calls.len(),
+            expected.len(),
+            "calls placed: {calls:#?}\n{}",
+            self.run.describe()
+        );
         let outcomes = self.outcomes();
         for want in expected {
             let number = want["to_number"].as_str().expect("to_number");
             let call = calls
                 .iter()
                 .find(|c| c["to_number"] == number)
-                .unwrap_or_else(|| panic!("no call to {number}: {calls:#?}\n{}", self.run.describe()));
+                .unwrap_or_else(|| {
+                    panic!("no call to {number}: {calls:#?}\n{}", self.run.describe())
+                });
             assert_eq!(call["agent_id"], 42, "agent of {number}");
-            assert_eq!(call["call_context"], want["call_context"], "call_context of {number}");
+            assert_eq!(
+                call["call_context"], want["call_context"],
+                "call_context of {number}"
+            );
             let row = want["row"].as_u64().expect("row");
             let outcome = outcome_of(&outcomes, row);
             assert_eq!(outcome.status, "dispatched", "row {row}");
             assert_eq!(outcome.to_number, number, "row {row}");
-            assert_eq!(Some(outcome.request_id.unwrap()), call["request_id"].as_u64(), "row {row}");
+            assert_eq!(
+                Some(outcome.request_id.unwrap()),
+                call["request_id"].as_u64(),
+                "row {row}"
+            );
         }
     }
 
@@ -61,14 +75,25 @@ impl CaseRun {
     fn assert_invalid(&self, rows: &[u64]) {
         let outcomes = self.outcomes();
         for row in rows {
-            assert_eq!(outcome_of(&outcomes, *row).status, "invalid", "row {row}\n{}", self.run.describe());
+            assert_eq!(
+                outcome_of(&outcomes, *row).status,
+                "invalid",
+                "row {row}\n{}",
+                self.run.describe()
+            );
         }
     }
 }
 
 /// Runs omnidial (again) on `list` against `sandbox`, with `--resume` if
 /// asked.
-fn resume_run(work: &Workdir, sandbox: &SandboxProc, list: &Path, extra: &[&str], resume: bool) -> Run {
+fn resume_run(
+    work: &Workdir,
+    sandbox: &SandboxProc,
+    list: &Path,
+    extra: &[&str],
+    resume: bool,
+) -> Run {
     let base = sandbox.base_url();
     let mut args = vec![
         "run",
@@ -128,7 +153,11 @@ fn semicolon_lists_are_detected_and_a_forced_comma_fails_before_any_call() {
     assert!(err.contains(';'), "{err}");
 
     // The `sep=;` hint line is honoured: same calls as without it.
-    let hinted = CaseRun::start(&case_file("semicolon-delimiter", "contacts_sep_hint.csv"), &[], None);
+    let hinted = CaseRun::start(
+        &case_file("semicolon-delimiter", "contacts_sep_hint.csv"),
+        &[],
+        None,
+    );
     hinted.run.expect_code(0);
     hinted.assert_dispatched(&summary["default_or_semicolon"]["dispatched"]);
 }
@@ -139,7 +168,10 @@ fn cp1252_lists_fail_before_any_call_unless_the_encoding_is_given() {
     let contacts = case_file("cp1252-encoding", "contacts.csv");
     let default = CaseRun::start(&contacts, &[], None);
     default.run.expect_code(2);
-    assert!(default.sandbox.requests().is_empty(), "no request, row 1 included");
+    assert!(
+        default.sandbox.requests().is_empty(),
+        "no request, row 1 included"
+    );
     let err = default.run.stderr();
     assert!(err.contains("row 2"), "{err}");
     assert!(err.contains("UTF-8"), "{err}");
@@ -150,7 +182,10 @@ fn cp1252_lists_fail_before_any_call_unless_the_encoding_is_given() {
         case.run.expect_code(0);
         case.assert_dispatched(&summary["explicit_cp1252"]["dispatched"]);
         let calls = serde_json::to_string(&case.sandbox.calls()).unwrap();
-        assert!(!calls.contains('\u{fffd}'), "no replacement characters: {calls}");
+        assert!(
+            !calls.contains('\u{fffd}'),
+            "no replacement characters: {calls}"
+        );
     }
 }
 
@@ -175,14 +210,26 @@ fn ragged_rows_are_rejected_without_stopping_the_run() {
     case.assert_dispatched(&summary["preferred"]["dispatched"]);
     case.assert_invalid(&[2, 3]);
     let outcomes = case.outcomes();
-    assert!(outcome_of(&outcomes, 2).error.contains("expected 4 fields, found 3"));
-    assert!(outcome_of(&outcomes, 3).error.contains("expected 4 fields, found 5"));
+    assert!(
+        outcome_of(&outcomes, 2)
+            .error
+            .contains("expected 4 fields, found 3")
+    );
+    assert!(
+        outcome_of(&outcomes, 3)
+            .error
+            .contains("expected 4 fields, found 5")
+    );
 }
 
 #[test]
 fn blank_padding_rows_are_passed_over_and_an_empty_phone_is_invalid() {
     let summary = case_summary("blank-rows-empty-phone");
-    let case = CaseRun::start(&case_file("blank-rows-empty-phone", "contacts.csv"), &["--summary-json", "summary.json"], None);
+    let case = CaseRun::start(
+        &case_file("blank-rows-empty-phone", "contacts.csv"),
+        &["--summary-json", "summary.json"],
+        None,
+    );
     case.run.expect_code(1);
     case.assert_dispatched(&summary["dispatched"]);
     case.assert_invalid(&rows_of(&summary["rejected_rows"]));
@@ -214,7 +261,11 @@ fn duplicate_numbers_are_dialed_once() {
 #[test]
 fn invisible_unicode_in_phone_cells_is_cleaned_but_context_is_untouched() {
     let summary = case_summary("invisible-unicode-phone");
-    let case = CaseRun::start(&case_file("invisible-unicode-phone", "contacts.csv"), &[], None);
+    let case = CaseRun::start(
+        &case_file("invisible-unicode-phone", "contacts.csv"),
+        &[],
+        None,
+    );
     case.run.expect_code(0);
     case.assert_dispatched(&summary["dispatched"]);
     for call in case.sandbox.calls() {
@@ -227,9 +278,22 @@ fn invisible_unicode_in_phone_cells_is_cleaned_but_context_is_untouched() {
 fn spreadsheet_numbers_are_rejected_never_expanded() {
     let summary = case_summary("excel-sci-notation");
     for run in summary["runs"].as_array().unwrap() {
-        let args: Vec<&str> = run["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-        let region: Vec<&str> = args.iter().skip_while(|a| **a != "--default-region").copied().collect();
-        let case = CaseRun::start(&case_file("excel-sci-notation", "contacts.csv"), &region, None);
+        let args: Vec<&str> = run["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let region: Vec<&str> = args
+            .iter()
+            .skip_while(|a| **a != "--default-region")
+            .copied()
+            .collect();
+        let case = CaseRun::start(
+            &case_file("excel-sci-notation", "contacts.csv"),
+            &region,
+            None,
+        );
         case.run.expect_code(1);
         case.assert_dispatched(&run["dispatched"]);
         case.assert_invalid(&rows_of(&run["rejected_rows"]));
@@ -245,12 +309,20 @@ fn spreadsheet_numbers_are_rejected_never_expanded() {
 fn national_numbers_need_a_region_and_the_dry_run_shows_the_assumption() {
     let summary = case_summary("national-default-region");
     let contacts = case_file("national-default-region", "contacts.csv");
-    for (key, extra) in [("no_region", &[][..]), ("region_US", &["--default-region", "US"][..]), ("region_GB", &["--default-region", "GB"][..])] {
+    for (key, extra) in [
+        ("no_region", &[][..]),
+        ("region_US", &["--default-region", "US"][..]),
+        ("region_GB", &["--default-region", "GB"][..]),
+    ] {
         let want = &summary[key];
         let case = CaseRun::start(&contacts, extra, None);
         case.run.expect_code(1);
         let calls = case.sandbox.calls();
-        assert_eq!(calls.len() as u64, want["post_count"].as_u64().unwrap(), "{key}");
+        assert_eq!(
+            calls.len() as u64,
+            want["post_count"].as_u64().unwrap(),
+            "{key}"
+        );
         if let Some(numbers) = want["to_numbers"].as_array() {
             let sent: Vec<&Value> = calls.iter().map(|c| &c["to_number"]).collect();
             assert_eq!(sent, numbers.iter().collect::<Vec<_>>(), "{key}");
@@ -264,7 +336,14 @@ fn national_numbers_need_a_region_and_the_dry_run_shows_the_assumption() {
 
     let work = Workdir::new();
     let list = work.copy(&contacts, "contacts.csv");
-    let dry = work.omnidial(&["validate", list.to_str().unwrap(), "--default-region", "GB", "--show", "5"]);
+    let dry = work.omnidial(&[
+        "validate",
+        list.to_str().unwrap(),
+        "--default-region",
+        "GB",
+        "--show",
+        "5",
+    ]);
     dry.expect_code(1);
     let report = dry.stdout();
     for row in rows_of(&summary["region_GB"]["report_must_flag_default_region_rows"]) {
@@ -282,14 +361,29 @@ fn dry_runs_send_nothing_touch_nothing_and_need_no_key() {
     let want = &summary["dry_run"];
     let sandbox = SandboxProc::start(&[]);
     let work = Workdir::new();
-    let list = work.copy(&case_file("dry-run-no-dispatch", "contacts.csv"), "contacts.csv");
-    let existing = work.copy(&case_file("dry-run-no-dispatch", "outcomes_existing.csv"), "existing.csv");
+    let list = work.copy(
+        &case_file("dry-run-no-dispatch", "contacts.csv"),
+        "contacts.csv",
+    );
+    let existing = work.copy(
+        &case_file("dry-run-no-dispatch", "outcomes_existing.csv"),
+        "existing.csv",
+    );
     let before = std::fs::read(&existing).unwrap();
     let base = sandbox.base_url();
     let list = list.to_str().unwrap();
 
     let validate = work.omnidial_without_key(&[
-        "validate", list, "--agent-id", "42", "--show", "4", "--rejects", "rejects.csv", "--format", "json",
+        "validate",
+        list,
+        "--agent-id",
+        "42",
+        "--show",
+        "4",
+        "--rejects",
+        "rejects.csv",
+        "--format",
+        "json",
     ]);
     validate.expect_code(want["exit"].as_i64().unwrap() as i32);
     let report: Value = serde_json::from_str(&validate.stdout()).expect("a JSON report");
@@ -306,22 +400,57 @@ fn dry_runs_send_nothing_touch_nothing_and_need_no_key() {
     let lines: Vec<&str> = rejects.lines().collect();
     assert_eq!(lines[0], "row,column,value,reason");
     assert_eq!(lines.len(), 2, "{rejects}");
-    assert!(lines[1].starts_with("3,phone,+44 7700 900363,"), "{rejects}");
+    assert!(
+        lines[1].starts_with("3,phone,+44 7700 900363,"),
+        "{rejects}"
+    );
 
     for out in ["existing.csv", "missing.csv"] {
         let dry = work.omnidial_without_key(&[
-            "run", list, "--dry-run", "--agent-id", "42", "--base-url", "http://127.0.0.1:9/api/v1", "--out", out,
+            "run",
+            list,
+            "--dry-run",
+            "--agent-id",
+            "42",
+            "--base-url",
+            "http://127.0.0.1:9/api/v1",
+            "--out",
+            out,
         ]);
         dry.expect_code(1);
-        assert!(!dry.stdout().to_lowercase().contains("dispatched"), "{}", dry.stdout());
+        assert!(
+            !dry.stdout().to_lowercase().contains("dispatched"),
+            "{}",
+            dry.stdout()
+        );
     }
-    assert_eq!(std::fs::read(&existing).unwrap(), before, "the outcome file is untouched");
-    assert!(!work.path("missing.csv").exists(), "no outcome file is created");
+    assert_eq!(
+        std::fs::read(&existing).unwrap(),
+        before,
+        "the outcome file is untouched"
+    );
+    assert!(
+        !work.path("missing.csv").exists(),
+        "no outcome file is created"
+    );
     assert!(sandbox.requests().is_empty(), "nothing reached the API");
 
-    let real = work.omnidial(&["run", list, "--agent-id", "42", "--base-url", &base, "--out", "real.csv", "--quiet"]);
+    let real = work.omnidial(&[
+        "run",
+        list,
+        "--agent-id",
+        "42",
+        "--base-url",
+        &base,
+        "--out",
+        "real.csv",
+        "--quiet",
+    ]);
     real.expect_code(1);
-    assert_eq!(sandbox.calls().len() as u64, summary["real_run_after"]["post_count"].as_u64().unwrap());
+    assert_eq!(
+        sandbox.calls().len() as u64,
+        summary["real_run_after"]["post_count"].as_u64().unwrap()
+    );
 }
 
 #[test]
@@ -329,13 +458,23 @@ fn a_timeout_after_sending_is_unknown_and_never_redialed() {
     let summary = case_summary("timeout-no-double-dial");
     let script = case_file("timeout-no-double-dial", "server_script.json");
     let contacts = case_file("timeout-no-double-dial", "contacts.csv");
-    let case = CaseRun::start(&contacts, &["--request-timeout", "10s", "--summary-json", "summary.json"], Some(&script));
+    let case = CaseRun::start(
+        &contacts,
+        &["--request-timeout", "10s", "--summary-json", "summary.json"],
+        Some(&script),
+    );
     case.run.expect_code(1);
 
     let requests = case.sandbox.requests();
-    assert_eq!(requests.len() as u64, summary["post_count"].as_u64().unwrap());
+    assert_eq!(
+        requests.len() as u64,
+        summary["post_count"].as_u64().unwrap()
+    );
     for (number, count) in summary["per_number_posts"].as_object().unwrap() {
-        let sent = requests.iter().filter(|r| r["to_number"] == number.as_str()).count();
+        let sent = requests
+            .iter()
+            .filter(|r| r["to_number"] == number.as_str())
+            .count();
         assert_eq!(sent as u64, count.as_u64().unwrap(), "{number}");
     }
     let outcomes = case.outcomes();
@@ -350,9 +489,19 @@ fn a_timeout_after_sending_is_unknown_and_never_redialed() {
     assert_eq!(json["counts"]["unknown_rows"], serde_json::json!([2, 4]));
 
     let list = case.work.path("contacts.csv");
-    let again = resume_run(&case.work, &case.sandbox, &list, &["--request-timeout", "10s"], true);
+    let again = resume_run(
+        &case.work,
+        &case.sandbox,
+        &list,
+        &["--request-timeout", "10s"],
+        true,
+    );
     again.expect_code(1);
-    assert_eq!(case.sandbox.requests().len(), requests.len(), "a plain resume sends nothing");
+    assert_eq!(
+        case.sandbox.requests().len(),
+        requests.len(),
+        "a plain resume sends nothing"
+    );
 }
 
 #[test]
@@ -368,13 +517,25 @@ fn every_flavour_of_429_is_waited_out_and_a_day_long_one_stops_the_run() {
         &["--campaign", campaign, "--concurrency", "1"],
         Some(&script),
     );
-    case.run.expect_code(summary["exit"].as_i64().unwrap() as i32);
-    assert!(case.run.stderr().contains("resume after"), "{}", case.run.describe());
+    case.run
+        .expect_code(summary["exit"].as_i64().unwrap() as i32);
+    assert!(
+        case.run.stderr().contains("resume after"),
+        "{}",
+        case.run.describe()
+    );
 
     let requests = case.sandbox.requests();
-    assert_eq!(requests.len() as u64, summary["post_count"].as_u64().unwrap(), "{requests:#?}");
+    assert_eq!(
+        requests.len() as u64,
+        summary["post_count"].as_u64().unwrap(),
+        "{requests:#?}"
+    );
     for (number, count) in summary["per_number_posts"].as_object().unwrap() {
-        let sent = requests.iter().filter(|r| r["to_number"] == number.as_str()).count();
+        let sent = requests
+            .iter()
+            .filter(|r| r["to_number"] == number.as_str())
+            .count();
         assert_eq!(sent as u64, count.as_u64().unwrap(), "{number}");
     }
     // Lower bounds only: a retry must not come before the wait it was given.
@@ -390,7 +551,8 @@ fn every_flavour_of_429_is_waited_out_and_a_day_long_one_stops_the_run() {
         assert!(gap >= min, "{row}: retried after {gap}s, before {min}s");
     }
     for pair in requests.windows(2) {
-        let gap = pair[1]["received_unix_ms"].as_f64().unwrap() - pair[0]["received_unix_ms"].as_f64().unwrap();
+        let gap = pair[1]["received_unix_ms"].as_f64().unwrap()
+            - pair[0]["received_unix_ms"].as_f64().unwrap();
         if pair[0]["status"] == 429 {
             assert!(gap >= 100.0, "a request {gap}ms after a 429");
         }
@@ -398,15 +560,28 @@ fn every_flavour_of_429_is_waited_out_and_a_day_long_one_stops_the_run() {
     let outcomes = case.outcomes();
     for (row, id) in summary["dispatched"].as_object().unwrap() {
         let got = outcome_of(&outcomes, row.parse().unwrap());
-        assert_eq!((got.status.as_str(), got.request_id), ("dispatched", id.as_u64()), "row {row}");
+        assert_eq!(
+            (got.status.as_str(), got.request_id),
+            ("dispatched", id.as_u64()),
+            "row {row}"
+        );
     }
     for row in rows_of(&summary["not_recorded"]) {
-        assert!(outcomes.iter().all(|o| o.row != row), "row {row} must stay unrecorded");
+        assert!(
+            outcomes.iter().all(|o| o.row != row),
+            "row {row} must stay unrecorded"
+        );
     }
 
     // A resume tries only row 6 again (the script answers it 429 forever).
     let list = case.work.path("contacts.csv");
-    let again = resume_run(&case.work, &case.sandbox, &list, &["--campaign", campaign], true);
+    let again = resume_run(
+        &case.work,
+        &case.sandbox,
+        &list,
+        &["--campaign", campaign],
+        true,
+    );
     again.expect_code(3);
     let after = case.sandbox.requests();
     assert_eq!(after.len(), requests.len() + 1);
@@ -431,12 +606,23 @@ fn a_torn_outcome_file_is_repaired_and_resumed_without_redialing() {
 
         let calls = sandbox.calls();
         let sent: Vec<&Value> = calls.iter().map(|c| &c["to_number"]).collect();
-        assert_eq!(sent, want["to_numbers"].as_array().unwrap().iter().collect::<Vec<_>>(), "{name}");
+        assert_eq!(
+            sent,
+            want["to_numbers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .collect::<Vec<_>>(),
+            "{name}"
+        );
 
         let text = std::fs::read_to_string(work.path("out.csv")).unwrap();
         let complete = String::from_utf8_lossy(&torn);
         for line in complete.lines().skip(1).take(3) {
-            assert!(text.contains(line), "{name}: complete record {line:?} kept\n{text}");
+            assert!(
+                text.contains(line),
+                "{name}: complete record {line:?} kept\n{text}"
+            );
         }
         let outcomes = outcome_rows(&work.path("out.csv"));
         assert_eq!(outcomes.len(), 6, "{name}: one row per contact\n{text}");
@@ -449,7 +635,10 @@ fn a_torn_outcome_file_is_repaired_and_resumed_without_redialing() {
             assert!(allowed.contains(&got.as_str()), "{name} row {row}: {got}");
         }
         for call in &calls {
-            let row = outcomes.iter().find(|o| o.to_number == call["to_number"]).unwrap();
+            let row = outcomes
+                .iter()
+                .find(|o| o.to_number == call["to_number"])
+                .unwrap();
             assert_eq!(row.request_id, call["request_id"].as_u64());
         }
     }

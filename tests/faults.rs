@@ -30,7 +30,17 @@ impl Scenario {
     /// Runs omnidial on the list with extra flags.
     fn run(&self, extra: &[&str]) -> Run {
         let base = self.sandbox.base_url();
-        let mut args = vec!["run", "list.csv", "--agent-id", "42", "--out", "out.csv", "--base-url", &base, "--quiet"];
+        let mut args = vec![
+            "run",
+            "list.csv",
+            "--agent-id",
+            "42",
+            "--out",
+            "out.csv",
+            "--base-url",
+            &base,
+            "--quiet",
+        ];
         args.extend_from_slice(extra);
         self.work.omnidial(&args)
     }
@@ -56,22 +66,47 @@ fn a_503_storm_is_ridden_out_and_everyone_is_dialed_exactly_once() {
     let list = numbers(6);
     let sequences: serde_json::Map<String, Value> = list
         .iter()
-        .map(|n| (n.clone(), json!([err(503, "busy"), err(502, "bad gateway"), ok()])))
+        .map(|n| {
+            (
+                n.clone(),
+                json!([err(503, "busy"), err(502, "bad gateway"), ok()]),
+            )
+        })
         .collect();
-    let scenario = Scenario::new(json!({"match_on": "to_number", "default": ok(), "sequences": sequences}), &list);
-    let run = scenario.run(&["--concurrency", "3", "--rate", "unlimited", "--campaign", &campaign(&scenario.work, "initial_backoff = \"100ms\"\nmax_backoff = \"200ms\"")]);
+    let scenario = Scenario::new(
+        json!({"match_on": "to_number", "default": ok(), "sequences": sequences}),
+        &list,
+    );
+    let run = scenario.run(&[
+        "--concurrency",
+        "3",
+        "--rate",
+        "unlimited",
+        "--campaign",
+        &campaign(
+            &scenario.work,
+            "initial_backoff = \"100ms\"\nmax_backoff = \"200ms\"",
+        ),
+    ]);
     run.expect_code(0);
     assert_eq!(scenario.sandbox.requests().len(), 18);
     let calls = scenario.sandbox.calls();
     assert_eq!(calls.len(), 6);
     for outcome in scenario.outcomes() {
-        assert_eq!((outcome.status.as_str(), outcome.attempts), ("dispatched", 3), "{outcome:?}");
+        assert_eq!(
+            (outcome.status.as_str(), outcome.attempts),
+            ("dispatched", 3),
+            "{outcome:?}"
+        );
     }
 }
 
 /// Writes a campaign file with a `[retry]` table and returns its path.
 fn campaign(work: &Workdir, retry: &str) -> String {
-    work.write("campaign.toml", format!("[retry]\n{retry}\n")).to_str().unwrap().to_string()
+    work.write("campaign.toml", format!("[retry]\n{retry}\n"))
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -81,11 +116,19 @@ fn running_out_of_attempts_fails_the_contact_with_the_last_error() {
         json!({"match_on": "to_number", "default": err(503, "down for maintenance"), "sequences": {list[0].clone(): [err(503, "down for maintenance")]}, "repeat_last": {list[0].clone(): true}}),
         &list,
     );
-    let run = scenario.run(&["--max-attempts", "3", "--campaign", &campaign(&scenario.work, "initial_backoff = \"50ms\"")]);
+    let run = scenario.run(&[
+        "--max-attempts",
+        "3",
+        "--campaign",
+        &campaign(&scenario.work, "initial_backoff = \"50ms\""),
+    ]);
     run.expect_code(1);
     let outcome = &scenario.outcomes()[0];
     assert_eq!((outcome.status.as_str(), outcome.attempts), ("failed", 3));
-    assert!(outcome.error.contains("down for maintenance"), "{outcome:?}");
+    assert!(
+        outcome.error.contains("down for maintenance"),
+        "{outcome:?}"
+    );
     assert_eq!(scenario.sandbox.requests().len(), 3);
 }
 
@@ -95,12 +138,29 @@ fn a_rejected_key_stops_at_the_first_request_and_records_nothing_as_failed() {
     work.write("list.csv", format!("phone\n{}\n", numbers(5).join("\n")));
     let sandbox = SandboxProc::start(&["--api-key", "the-right-key-123"]);
     let base = sandbox.base_url();
-    let run = work.omnidial(&["run", "list.csv", "--agent-id", "42", "--out", "out.csv", "--base-url", &base, "--quiet"]);
+    let run = work.omnidial(&[
+        "run",
+        "list.csv",
+        "--agent-id",
+        "42",
+        "--out",
+        "out.csv",
+        "--base-url",
+        &base,
+        "--quiet",
+    ]);
     run.expect_code(3);
-    assert!(run.stderr().contains("OMNIDIM_API_KEY"), "{}", run.describe());
+    assert!(
+        run.stderr().contains("OMNIDIM_API_KEY"),
+        "{}",
+        run.describe()
+    );
     assert!(!run.stderr().contains(TEST_KEY), "the key is never printed");
     assert_eq!(sandbox.requests().len(), 1);
-    assert!(outcome_rows(&work.path("out.csv")).is_empty(), "nothing recorded: a resume dials all");
+    assert!(
+        outcome_rows(&work.path("out.csv")).is_empty(),
+        "nothing recorded: a resume dials all"
+    );
 }
 
 #[test]
@@ -119,19 +179,34 @@ fn no_balance_mid_campaign_stops_and_a_resume_picks_up_the_rest() {
 
     let resumed = scenario.run(&["--resume"]);
     resumed.expect_code(0);
-    let calls: Vec<String> = scenario.sandbox.calls().iter().map(|c| c["to_number"].as_str().unwrap().to_string()).collect();
-    assert_eq!(calls, list, "each contact placed exactly once across both runs");
+    let calls: Vec<String> = scenario
+        .sandbox
+        .calls()
+        .iter()
+        .map(|c| c["to_number"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        calls, list,
+        "each contact placed exactly once across both runs"
+    );
     assert_eq!(scenario.outcomes().len(), 5);
 }
 
 #[test]
 fn an_unknown_agent_trips_the_circuit_breaker() {
     let list = numbers(30);
-    let scenario = Scenario::new(json!({"match_on": "to_number", "default": err(404, "agent not found")}), &list);
+    let scenario = Scenario::new(
+        json!({"match_on": "to_number", "default": err(404, "agent not found")}),
+        &list,
+    );
     let work_campaign = scenario.work.write("breaker.toml", "circuit_breaker = 5\n");
     let run = scenario.run(&["--campaign", work_campaign.to_str().unwrap()]);
     run.expect_code(3);
-    assert!(run.stderr().contains("agent not found"), "{}", run.describe());
+    assert!(
+        run.stderr().contains("agent not found"),
+        "{}",
+        run.describe()
+    );
     assert_eq!(scenario.sandbox.requests().len(), 5);
     assert_eq!(scenario.outcomes().len(), 5);
 }
@@ -140,9 +215,23 @@ fn an_unknown_agent_trips_the_circuit_breaker() {
 fn an_unreachable_api_is_one_clear_error() {
     let work = Workdir::new();
     work.write("list.csv", format!("phone\n{}\n", numbers(3).join("\n")));
-    let run = work.omnidial(&["run", "list.csv", "--agent-id", "42", "--out", "out.csv", "--base-url", "http://127.0.0.1:9/api/v1", "--quiet"]);
+    let run = work.omnidial(&[
+        "run",
+        "list.csv",
+        "--agent-id",
+        "42",
+        "--out",
+        "out.csv",
+        "--base-url",
+        "http://127.0.0.1:9/api/v1",
+        "--quiet",
+    ]);
     run.expect_code(3);
-    assert!(run.stderr().contains("http://127.0.0.1:9/api/v1"), "{}", run.describe());
+    assert!(
+        run.stderr().contains("http://127.0.0.1:9/api/v1"),
+        "{}",
+        run.describe()
+    );
     assert!(outcome_rows(&work.path("out.csv")).is_empty());
 }
 
@@ -154,7 +243,9 @@ fn a_429_pauses_the_whole_pool() {
         &list,
     );
     let concurrency = 4;
-    scenario.run(&["--concurrency", &concurrency.to_string(), "--rate", "50"]).expect_code(0);
+    scenario
+        .run(&["--concurrency", &concurrency.to_string(), "--rate", "50"])
+        .expect_code(0);
     let requests = scenario.sandbox.requests();
     let throttled = requests.iter().find(|r| r["status"] == 429).expect("a 429");
     let at = throttled["received_unix_ms"].as_f64().unwrap();

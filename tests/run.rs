@@ -19,7 +19,10 @@ fn fixture() -> std::path::PathBuf {
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut rdr = csv::Reader::from_path(path).unwrap();
     let headers = rdr.headers().unwrap().iter().map(str::to_string).collect();
-    let rows = rdr.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
+    let rows = rdr
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
     (headers, rows)
 }
 
@@ -30,8 +33,19 @@ fn the_fixture_campaign_dials_each_valid_contact_once_with_its_context() {
     let list = work.copy(&fixture(), "contacts.csv");
     let base = sandbox.base_url();
     let run = work.omnidial(&[
-        "run", list.to_str().unwrap(), "--agent-id", "42", "--from-number-id", "23",
-        "--base-url", &base, "--rate", "unlimited", "--concurrency", "8", "--quiet",
+        "run",
+        list.to_str().unwrap(),
+        "--agent-id",
+        "42",
+        "--from-number-id",
+        "23",
+        "--base-url",
+        &base,
+        "--rate",
+        "unlimited",
+        "--concurrency",
+        "8",
+        "--quiet",
     ]);
     run.expect_code(1); // the fixture holds a few bad rows on purpose
 
@@ -39,7 +53,10 @@ fn the_fixture_campaign_dials_each_valid_contact_once_with_its_context() {
     let outcomes = outcome_rows(&work.path("contacts.outcome.csv"));
     assert_eq!(outcomes.len(), rows.len(), "one outcome row per contact");
     let calls = sandbox.calls();
-    let by_id: HashMap<u64, &Value> = calls.iter().map(|c| (c["request_id"].as_u64().unwrap(), c)).collect();
+    let by_id: HashMap<u64, &Value> = calls
+        .iter()
+        .map(|c| (c["request_id"].as_u64().unwrap(), c))
+        .collect();
     assert_eq!(by_id.len(), calls.len());
 
     let mut numbers = HashSet::new();
@@ -53,26 +70,53 @@ fn the_fixture_campaign_dials_each_valid_contact_once_with_its_context() {
                 assert_eq!(call["from_number_id"], 23);
                 let context = call["call_context"].as_object().unwrap();
                 for (i, header) in headers.iter().enumerate().skip(1) {
-                    assert_eq!(context.get(header).and_then(Value::as_str), Some(row[i].as_str()), "row {} {header}", outcome.row);
+                    assert_eq!(
+                        context.get(header).and_then(Value::as_str),
+                        Some(row[i].as_str()),
+                        "row {} {header}",
+                        outcome.row
+                    );
                 }
                 assert_eq!(context.len(), headers.len() - 1);
-                assert!(numbers.insert(outcome.to_number.clone()), "dialed twice: {}", outcome.to_number);
+                assert!(
+                    numbers.insert(outcome.to_number.clone()),
+                    "dialed twice: {}",
+                    outcome.to_number
+                );
             }
             "invalid" | "skipped" => assert!(!outcome.error.is_empty()),
             other => panic!("row {}: unexpected status {other}", outcome.row),
         }
     }
-    assert_eq!(numbers.len(), calls.len(), "every call the sandbox took is in the outcome file");
+    assert_eq!(
+        numbers.len(),
+        calls.len(),
+        "every call the sandbox took is in the outcome file"
+    );
     let invalid = outcomes.iter().filter(|o| o.status == "invalid").count();
     assert!(invalid >= 5, "the fixture's bad rows are rejected");
-    assert!(outcomes.iter().any(|o| o.status == "skipped" && o.error.starts_with("duplicate of row")));
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| o.status == "skipped" && o.error.starts_with("duplicate of row"))
+    );
 }
 
 #[test]
 fn the_quick_start_runs_against_the_embedded_sandbox_without_a_key() {
     let work = Workdir::new();
     let list = work.copy(&fixture(), "contacts.csv");
-    let run = work.omnidial_without_key(&["run", list.to_str().unwrap(), "--sandbox", "--agent-id", "42", "--rate", "unlimited", "--concurrency", "4"]);
+    let run = work.omnidial_without_key(&[
+        "run",
+        list.to_str().unwrap(),
+        "--sandbox",
+        "--agent-id",
+        "42",
+        "--rate",
+        "unlimited",
+        "--concurrency",
+        "4",
+    ]);
     run.expect_code(1);
     let outcomes = outcome_rows(&work.path("contacts.outcome.csv"));
     assert_eq!(outcomes.len(), read_csv(&list).1.len());
@@ -89,19 +133,56 @@ fn unusable_settings_and_lists_stop_before_any_call() {
     let base = sandbox.base_url();
     let good = good.to_str().unwrap();
 
-    let missing_column = work.omnidial(&["run", no_phone.to_str().unwrap(), "--agent-id", "42", "--base-url", &base]);
+    let missing_column = work.omnidial(&[
+        "run",
+        no_phone.to_str().unwrap(),
+        "--agent-id",
+        "42",
+        "--base-url",
+        &base,
+    ]);
     missing_column.expect_code(2);
-    assert!(missing_column.stderr().contains("name") && missing_column.stderr().contains("email"), "{}", missing_column.describe());
+    assert!(
+        missing_column.stderr().contains("name") && missing_column.stderr().contains("email"),
+        "{}",
+        missing_column.describe()
+    );
 
     let no_agent = work.omnidial(&["run", good, "--base-url", &base, "--out", "a.csv"]);
     no_agent.expect_code(2);
-    assert!(no_agent.stderr().contains("--agent-id"), "{}", no_agent.describe());
+    assert!(
+        no_agent.stderr().contains("--agent-id"),
+        "{}",
+        no_agent.describe()
+    );
 
-    let no_key = work.omnidial_without_key(&["run", good, "--agent-id", "42", "--base-url", &base, "--out", "b.csv"]);
+    let no_key = work.omnidial_without_key(&[
+        "run",
+        good,
+        "--agent-id",
+        "42",
+        "--base-url",
+        &base,
+        "--out",
+        "b.csv",
+    ]);
     no_key.expect_code(2);
-    assert!(no_key.stderr().contains("OMNIDIM_API_KEY"), "{}", no_key.describe());
+    assert!(
+        no_key.stderr().contains("OMNIDIM_API_KEY"),
+        "{}",
+        no_key.describe()
+    );
 
-    let clear_text = work.omnidial(&["run", good, "--agent-id", "42", "--base-url", "http://example.com/api/v1", "--out", "c.csv"]);
+    let clear_text = work.omnidial(&[
+        "run",
+        good,
+        "--agent-id",
+        "42",
+        "--base-url",
+        "http://example.com/api/v1",
+        "--out",
+        "c.csv",
+    ]);
     clear_text.expect_code(2);
 
     assert!(sandbox.requests().is_empty());
@@ -114,18 +195,36 @@ fn an_existing_outcome_file_needs_resume_or_fresh() {
     let list = work.write("list.csv", "phone\n+12015550101\n+12015550102\n");
     let list = list.to_str().unwrap();
     let base = sandbox.base_url();
-    let args = ["run", list, "--agent-id", "42", "--base-url", &base, "--out", "out.csv", "--quiet"];
+    let args = [
+        "run",
+        list,
+        "--agent-id",
+        "42",
+        "--base-url",
+        &base,
+        "--out",
+        "out.csv",
+        "--quiet",
+    ];
     work.omnidial(&args).expect_code(0);
     let first = work.read("out.csv");
 
     let refused = work.omnidial(&args);
     refused.expect_code(2);
-    assert!(refused.stderr().contains("--resume"), "{}", refused.describe());
+    assert!(
+        refused.stderr().contains("--resume"),
+        "{}",
+        refused.describe()
+    );
     assert_eq!(work.read("out.csv"), first);
 
     let resumed = work.omnidial(&[&args[..], &["--resume"]].concat());
     resumed.expect_code(0);
-    assert_eq!(sandbox.calls().len(), 2, "a resume of a finished campaign dials nobody");
+    assert_eq!(
+        sandbox.calls().len(),
+        2,
+        "a resume of a finished campaign dials nobody"
+    );
 
     let fresh = work.omnidial(&[&args[..], &["--fresh"]].concat());
     fresh.expect_code(0);
@@ -151,14 +250,33 @@ fn concurrency_caps_requests_in_flight() {
     }
     let list = work.write("list.csv", list);
     let base = sandbox.base_url();
-    work.omnidial(&["run", list.to_str().unwrap(), "--agent-id", "42", "--base-url", &base, "--rate", "unlimited", "--concurrency", "3", "--quiet"])
-        .expect_code(0);
+    work.omnidial(&[
+        "run",
+        list.to_str().unwrap(),
+        "--agent-id",
+        "42",
+        "--base-url",
+        &base,
+        "--rate",
+        "unlimited",
+        "--concurrency",
+        "3",
+        "--quiet",
+    ])
+    .expect_code(0);
 
-    let times: Vec<f64> = sandbox.requests().iter().map(|r| r["received_unix_ms"].as_f64().unwrap()).collect();
+    let times: Vec<f64> = sandbox
+        .requests()
+        .iter()
+        .map(|r| r["received_unix_ms"].as_f64().unwrap())
+        .collect();
     assert_eq!(times.len(), 24);
     for (i, t) in times.iter().enumerate() {
         let within = times[i..].iter().take_while(|u| **u < t + 250.0).count();
-        assert!(within <= 3, "{within} requests within 250 ms of request {i}");
+        assert!(
+            within <= 3,
+            "{within} requests within 250 ms of request {i}"
+        );
     }
 }
 
@@ -172,14 +290,28 @@ fn the_rate_spaces_calls_and_sequential_runs_keep_list_order() {
     }
     let list = work.write("list.csv", list);
     let base = sandbox.base_url();
-    work.omnidial(&["run", list.to_str().unwrap(), "--agent-id", "42", "--base-url", &base, "--rate", "20", "--quiet"])
-        .expect_code(0);
+    work.omnidial(&[
+        "run",
+        list.to_str().unwrap(),
+        "--agent-id",
+        "42",
+        "--base-url",
+        &base,
+        "--rate",
+        "20",
+        "--quiet",
+    ])
+    .expect_code(0);
 
     let requests = sandbox.requests();
-    let numbers: Vec<&str> = requests.iter().map(|r| r["to_number"].as_str().unwrap()).collect();
+    let numbers: Vec<&str> = requests
+        .iter()
+        .map(|r| r["to_number"].as_str().unwrap())
+        .collect();
     let expected: Vec<String> = (0..11).map(|i| format!("+1201555{:04}", 100 + i)).collect();
     assert_eq!(numbers, expected, "sequential dispatch follows the list");
     // 11 calls at 20/s with a burst of 1 need at least 10 intervals of 50 ms.
-    let span = requests[10]["received_unix_ms"].as_f64().unwrap() - requests[0]["received_unix_ms"].as_f64().unwrap();
+    let span = requests[10]["received_unix_ms"].as_f64().unwrap()
+        - requests[0]["received_unix_ms"].as_f64().unwrap();
     assert!(span >= 10.0 * 50.0 * 0.95, "11 calls in {span} ms at 20/s");
 }

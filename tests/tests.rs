@@ -5,5 +5,5 @@
 mod util;
 
 mod cases;
-mod run;
 mod faults;
+mod run;

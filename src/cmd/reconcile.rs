@@ -42,14 +42,21 @@ pub async fn execute(args: ReconcileArgs) -> anyhow::Result<i32> {
         rate: args.rate.clone().map(RateSetting::Text),
         ..Settings::default()
     };
-    let plan = Plan::from_settings(file.merge(flags), &args.outcomes, Some(args.outcomes.clone()))?;
+    let plan = Plan::from_settings(
+        file.merge(flags),
+        &args.outcomes,
+        Some(args.outcomes.clone()),
+    )?;
     let key = plan.load_key()?;
 
     // A run and a reconcile must not rewrite the same file at once.
     let lock = std::fs::File::open(&args.outcomes)
         .with_context(|| format!("cannot open {}", args.outcomes.display()))?;
     lock.try_lock().map_err(|_| {
-        anyhow::anyhow!("{} is in use by a running omnidial", args.outcomes.display())
+        anyhow::anyhow!(
+            "{} is in use by a running omnidial",
+            args.outcomes.display()
+        )
     })?;
 
     let wanted = reconcile::unknown_numbers(&args.outcomes)?;

@@ -43,7 +43,10 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     if sandbox.is_none() {
         check_reachable(&base_url, plan.connect_timeout)
             .await
-            .map_err(|err| Failure { code: EXIT_STOPPED, message: format!("{err:#}") })?;
+            .map_err(|err| Failure {
+                code: EXIT_STOPPED,
+                message: format!("{err:#}"),
+            })?;
     }
 
     let client = ApiClient::new(
@@ -55,7 +58,10 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
         },
         &key,
     )?;
-    let file = log.file.try_clone().context("cannot reuse the outcome file handle")?;
+    let file = log
+        .file
+        .try_clone()
+        .context("cannot reuse the outcome file handle")?;
     let (writer, writer_thread) = writer::spawn(file, log.columns.clone(), plan.fsync);
     for repair in std::mem::take(&mut log.repairs) {
         writer.record(repair).await?;
@@ -67,7 +73,14 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     };
     let rows = crate::contacts::open(&plan.contacts, &plan.read)?;
     let ledger = std::mem::take(&mut log.ledger);
-    let screen = Screen::new(ledger, &layout, plan.phone, plan.default_region.clone(), plan.allow_duplicates, redial);
+    let screen = Screen::new(
+        ledger,
+        &layout,
+        plan.phone,
+        plan.default_region,
+        plan.allow_duplicates,
+        redial,
+    );
 
     let tally = Arc::new(Tally::default());
     let stop = Stop::default();
@@ -119,7 +132,10 @@ fn open_log(args: &RunArgs, plan: &Plan) -> anyhow::Result<OpenedLog> {
     };
     let log = outcome::open_for_run(&plan.out, mode, plan.allow_duplicates)?;
     if let Some(old) = &log.moved_aside {
-        say(&format!("moved the earlier outcome file to {}", old.display()));
+        say(&format!(
+            "moved the earlier outcome file to {}",
+            old.display()
+        ));
     }
     if let Some(warning) = &log.torn_warning {
         tracing::warn!("{warning}");
@@ -158,7 +174,12 @@ fn finish(
     started: Instant,
     plan: &Plan,
 ) -> anyhow::Result<i32> {
-    let summary = Summary::new(ending, tally.snapshot(), started.elapsed(), plan.out.clone());
+    let summary = Summary::new(
+        ending,
+        tally.snapshot(),
+        started.elapsed(),
+        plan.out.clone(),
+    );
     say(&summary.to_text());
     if let Some(path) = &args.summary_json {
         let json = serde_json::to_string_pretty(&summary)?;

@@ -37,7 +37,7 @@ pub fn run_dry(list: &ListArgs, opts: &ReportArgs, settings: Settings) -> anyhow
         ledger,
         &layout,
         plan.phone,
-        plan.default_region.clone(),
+        plan.default_region,
         plan.allow_duplicates,
         Redial::default(),
     );
@@ -151,7 +151,11 @@ pub struct Preview {
 impl Report {
     /// An empty report for a list.
     fn new(layout: &crate::contacts::Layout, plan: &Plan) -> Report {
-        let context_keys = layout.context_keys.iter().map(|k| (k.to_string(), 0)).collect();
+        let context_keys = layout
+            .context_keys
+            .iter()
+            .map(|k| (k.to_string(), 0))
+            .collect();
         let special_keys = layout
             .context_keys
             .iter()
@@ -200,7 +204,9 @@ impl Report {
                     group.rows.push(rejection.row);
                 }
             }
-            Decision::Skipped { row, reason, .. } => self.duplicates.push(Duplicate { row, reason }),
+            Decision::Skipped { row, reason, .. } => {
+                self.duplicates.push(Duplicate { row, reason })
+            }
             Decision::Settled { prior, .. } => {
                 self.already_done += 1;
                 debug_assert!(matches!(prior, Prior::Dispatched | Prior::Failed));
@@ -270,11 +276,21 @@ impl Report {
             out += &format!("  blank rows     {:>8} (passed over)\n", self.blank);
         }
         if self.already_done + self.held_unknown > 0 {
-            out += &format!("  already done   {:>8} (in the outcome file)\n", self.already_done);
-            out += &format!("  held: unknown  {:>8} (reconcile first)\n", self.held_unknown);
+            out += &format!(
+                "  already done   {:>8} (in the outcome file)\n",
+                self.already_done
+            );
+            out += &format!(
+                "  held: unknown  {:>8} (reconcile first)\n",
+                self.held_unknown
+            );
         }
         for (reason, group) in &self.rejected_by_reason {
-            out += &format!("\nrejected ({}): {reason}\n  rows {}\n", group.count, list_rows(&group.rows, group.count));
+            out += &format!(
+                "\nrejected ({}): {reason}\n  rows {}\n",
+                group.count,
+                list_rows(&group.rows, group.count)
+            );
         }
         if !self.duplicates.is_empty() {
             out += "\nduplicates (not dialed):\n";
@@ -284,8 +300,15 @@ impl Report {
         }
         if !self.assumed_region.is_empty() {
             out += "\nnumbers without a country code, read with an assumed region:\n";
-            for a in self.assumed_region.iter().take(FIRST_ROWS.max(self.requests.len())) {
-                out += &format!("  row {}: {:?} -> {} (assumed region {})\n", a.row, a.raw, a.to_number, a.region);
+            for a in self
+                .assumed_region
+                .iter()
+                .take(FIRST_ROWS.max(self.requests.len()))
+            {
+                out += &format!(
+                    "  row {}: {:?} -> {} (assumed region {})\n",
+                    a.row, a.raw, a.to_number, a.region
+                );
             }
             if self.assumed_region.len() > FIRST_ROWS {
                 out += &format!("  ... {} rows in all\n", self.assumed_region.len());
@@ -293,7 +316,10 @@ impl Report {
         }
         out += &format!("\ncall_context keys: {}\n", self.keys_text());
         if let Some(seconds) = self.estimated_seconds {
-            out += &format!("estimated duration at the configured rate: {}\n", human_seconds(seconds));
+            out += &format!(
+                "estimated duration at the configured rate: {}\n",
+                human_seconds(seconds)
+            );
         }
         for preview in &self.requests {
             out += &format!("row {} would send: {}\n", preview.row, preview.body);
@@ -312,7 +338,13 @@ impl Report {
         let keys: Vec<String> = self
             .context_keys
             .iter()
-            .map(|(k, empty)| if *empty > 0 { format!("{k} (empty in {empty} rows)") } else { k.clone() })
+            .map(|(k, empty)| {
+                if *empty > 0 {
+                    format!("{k} (empty in {empty} rows)")
+                } else {
+                    k.clone()
+                }
+            })
             .collect();
         keys.join(", ")
     }

@@ -181,7 +181,11 @@ mod tests {
         assert_eq!(compact(&path, false).unwrap(), 3);
         assert_eq!(
             statuses(&path),
-            [(2, "invalid".into()), (1, "dispatched".into()), (4, "dispatched".into())]
+            [
+                (2, "invalid".into()),
+                (1, "dispatched".into()),
+                (4, "dispatched".into())
+            ]
         );
     }
 
@@ -193,7 +197,10 @@ mod tests {
             Record::new(5, "bad", Status::Invalid),
         ]);
         compact(&path, false).unwrap();
-        assert_eq!(statuses(&path), [(3, "dispatched".into()), (5, "invalid".into())]);
+        assert_eq!(
+            statuses(&path),
+            [(3, "dispatched".into()), (5, "invalid".into())]
+        );
     }
 
     #[test]

@@ -41,7 +41,11 @@ pub struct OpenedLog {
 }
 
 /// Opens (or creates) the log at `path` for a run.
-pub fn open_for_run(path: &Path, mode: OpenMode, allow_duplicates: bool) -> anyhow::Result<OpenedLog> {
+pub fn open_for_run(
+    path: &Path,
+    mode: OpenMode,
+    allow_duplicates: bool,
+) -> anyhow::Result<OpenedLog> {
     let exists = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
     let mut moved_aside = None;
     if exists {
@@ -74,7 +78,8 @@ pub fn read_ledger(path: &Path, allow_duplicates: bool) -> anyhow::Result<Ledger
         return Ok(ledger);
     }
     let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let complete = complete_len(&mut file).with_context(|| format!("cannot read {}", path.display()))?;
+    let complete =
+        complete_len(&mut file).with_context(|| format!("cannot read {}", path.display()))?;
     file.seek(SeekFrom::Start(0))?;
     read_records(path, file.take(complete), |rec| ledger.apply(rec))?;
     ledger.take_dangling();
@@ -113,8 +118,13 @@ fn lock(file: &File, path: &Path) -> anyhow::Result<()> {
 
 /// Renames an old outcome file to `NAME.YYYYMMDDTHHMMSSZ.csv` beside it.
 fn move_aside(path: &Path) -> anyhow::Result<PathBuf> {
-    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("outcome");
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("outcome");
     let ext = path.extension().and_then(|s| s.to_str()).unwrap_or("csv");
     let mut target = path.with_file_name(format!("{stem}.{stamp}.{ext}"));
     let mut n = 1;
@@ -123,7 +133,11 @@ fn move_aside(path: &Path) -> anyhow::Result<PathBuf> {
         n += 1;
     }
     std::fs::rename(path, &target).with_context(|| {
-        format!("cannot move {} aside to {}", path.display(), target.display())
+        format!(
+            "cannot move {} aside to {}",
+            path.display(),
+            target.display()
+        )
     })?;
     Ok(target)
 }
@@ -137,7 +151,8 @@ fn resume(path: &Path, allow_duplicates: bool) -> anyhow::Result<OpenedLog> {
         .with_context(|| format!("cannot open the outcome file {}", path.display()))?;
     lock(&file, path)?;
 
-    let complete = complete_len(&mut file).with_context(|| format!("cannot read {}", path.display()))?;
+    let complete =
+        complete_len(&mut file).with_context(|| format!("cannot read {}", path.display()))?;
     let len = file.metadata()?.len();
     let mut tail = Vec::new();
     file.seek(SeekFrom::Start(complete))?;
@@ -303,8 +318,9 @@ fn read_records(
     {
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         let Some(map) = &columns else {
-            let map = ColumnMap::from_header(&record)
-                .map_err(|err| anyhow::anyhow!("{} is not an outcome file: {err}", path.display()))?;
+            let map = ColumnMap::from_header(&record).map_err(|err| {
+                anyhow::anyhow!("{} is not an outcome file: {err}", path.display())
+            })?;
             columns = Some(map);
             continue;
         };

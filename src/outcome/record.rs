@@ -327,7 +327,16 @@ mod tests {
         let rec = csv::StringRecord::from(vec!["dispatched", "3", "hi", "+1"]);
         let parsed = map.parse(&rec).unwrap();
         assert_eq!((parsed.row, parsed.status), (3, Status::Dispatched));
-        assert_eq!(map.missing(), ["request_id", "attempts", "http_status", "error", "finished_at"]);
+        assert_eq!(
+            map.missing(),
+            [
+                "request_id",
+                "attempts",
+                "http_status",
+                "error",
+                "finished_at"
+            ]
+        );
 
         let mut wtr = csv::WriterBuilder::new().from_writer(vec![]);
         parsed.write_to(&mut wtr, &map).unwrap();

@@ -42,12 +42,17 @@ pub struct WriterHandle {
 impl WriterHandle {
     /// Queues a record to be appended in order.
     pub async fn record(&self, rec: Record) -> Result<(), WriterGone> {
-        self.tx.send(Entry::Record(rec)).await.map_err(|_| WriterGone)
+        self.tx
+            .send(Entry::Record(rec))
+            .await
+            .map_err(|_| WriterGone)
     }
 
     /// Queues a record from a thread outside the runtime (the list reader).
     pub fn record_blocking(&self, rec: Record) -> Result<(), WriterGone> {
-        self.tx.blocking_send(Entry::Record(rec)).map_err(|_| WriterGone)
+        self.tx
+            .blocking_send(Entry::Record(rec))
+            .map_err(|_| WriterGone)
     }
 
     /// Appends an intent and returns once it is written to the file.
@@ -99,7 +104,8 @@ fn write_loop(
                     rec
                 }
             };
-            rec.write_to(&mut wtr, &columns).map_err(std::io::Error::other)?;
+            rec.write_to(&mut wtr, &columns)
+                .map_err(std::io::Error::other)?;
         }
         wtr.flush()?;
         if fsync && !acks.is_empty() {

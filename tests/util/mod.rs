@@ -108,7 +108,9 @@ impl Run {
     /// Runs `cmd` to completion.
     fn capture(mut cmd: Command) -> Run {
         let command = format!("{cmd:?}");
-        let output = cmd.output().unwrap_or_else(|e| panic!("cannot run {command}: {e}"));
+        let output = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {command}: {e}"));
         Run { command, output }
     }
 
@@ -129,7 +131,12 @@ impl Run {
 
     /// Asserts the exit code, showing everything if it differs.
     pub fn expect_code(&self, code: i32) -> &Run {
-        assert_eq!(self.code(), code, "unexpected exit code\n{}", self.describe());
+        assert_eq!(
+            self.code(),
+            code,
+            "unexpected exit code\n{}",
+            self.describe()
+        );
         self
     }
 
@@ -241,11 +248,21 @@ pub struct OutcomeRow {
 
 /// Reads an outcome file.
 pub fn outcome_rows(path: &Path) -> Vec<OutcomeRow> {
-    let mut rdr = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut rdr =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let headers = rdr.headers().expect("a header").clone();
     assert_eq!(
         headers.iter().collect::<Vec<_>>(),
-        ["request_id", "row", "to_number", "status", "attempts", "http_status", "error", "finished_at"],
+        [
+            "request_id",
+            "row",
+            "to_number",
+            "status",
+            "attempts",
+            "http_status",
+            "error",
+            "finished_at"
+        ],
         "outcome columns"
     );
     rdr.records()
