@@ -5,5 +5,6 @@
 mod util;
 
 mod cases;
+mod crash;
 mod faults;
 mod run;
