@@ -7,4 +7,6 @@ mod util;
 mod cases;
 mod crash;
 mod faults;
+mod resume;
 mod run;
+mod validate;

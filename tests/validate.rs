@@ -1,0 +1,114 @@
+//! `validate` and `run` judge rows through the same code: the rows a dry
+//! run rejects are exactly the rows a real run records as `invalid`, for
+//! the same reasons, and the rows it would dial are exactly those dialed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::util::*;
+
+#[test]
+fn validate_and_run_agree_row_for_row_on_the_fixture() {
+    let work = Workdir::new();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/contacts.csv");
+    let list = work.copy(&fixture, "contacts.csv");
+    let list = list.to_str().unwrap();
+
+    let dry = work.omnidial_without_key(&[
+        "validate",
+        list,
+        "--rejects",
+        "rejects.csv",
+        "--format",
+        "json",
+        "--show",
+        "1000",
+    ]);
+    dry.expect_code(1);
+    let report: Value = serde_json::from_str(&dry.stdout()).unwrap();
+    let mut rejected = BTreeMap::new();
+    let mut rdr = csv::Reader::from_path(work.path("rejects.csv")).unwrap();
+    for record in rdr.records() {
+        let record = record.unwrap();
+        rejected.insert(record[0].parse::<u64>().unwrap(), record[3].to_string());
+    }
+    assert_eq!(rejected.len() as u64, report["rejected"].as_u64().unwrap());
+
+    let sandbox = SandboxProc::start(&[]);
+    let base = sandbox.base_url();
+    work.omnidial(&[
+        "run",
+        list,
+        "--agent-id",
+        "42",
+        "--base-url",
+        &base,
+        "--rate",
+        "unlimited",
+        "--concurrency",
+        "4",
+        "--quiet",
+    ])
+    .expect_code(1);
+    let outcomes = outcome_rows(&work.path("contacts.outcome.csv"));
+    let invalid: BTreeMap<u64, String> = outcomes
+        .iter()
+        .filter(|o| o.status == "invalid")
+        .map(|o| (o.row, o.error.clone()))
+        .collect();
+    assert_eq!(
+        invalid.keys().collect::<Vec<_>>(),
+        rejected.keys().collect::<Vec<_>>()
+    );
+    for (row, reason) in &rejected {
+        assert!(
+            invalid[row].contains(reason.as_str()),
+            "row {row}: {} vs {reason}",
+            invalid[row]
+        );
+    }
+
+    let would_dial: Vec<(u64, String)> = report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["row"].as_u64().unwrap(),
+                p["body"]["to_number"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut dialed: Vec<(u64, String)> = outcomes
+        .iter()
+        .filter(|o| o.status == "dispatched")
+        .map(|o| (o.row, o.to_number.clone()))
+        .collect();
+    dialed.sort();
+    assert_eq!(would_dial, dialed);
+    assert_eq!(
+        report["would_dial"].as_u64().unwrap() as usize,
+        sandbox.calls().len()
+    );
+}
+
+#[test]
+fn validate_exit_codes_follow_the_list() {
+    let work = Workdir::new();
+    work.write("good.csv", "phone,name\n+12015550101,Ann\n");
+    work.write("bad.csv", "phone,name\n+12015550101,Ann\nnope,Bob\n");
+    work.write("unusable.csv", "name\nAnn\n");
+    work.omnidial_without_key(&["validate", "good.csv"])
+        .expect_code(0);
+    work.omnidial_without_key(&["validate", "bad.csv"])
+        .expect_code(1);
+    let unusable = work.omnidial_without_key(&["validate", "unusable.csv"]);
+    unusable.expect_code(2);
+    assert!(
+        unusable.stderr().contains("unusable.csv"),
+        "{}",
+        unusable.describe()
+    );
+}
