@@ -1,0 +1,226 @@
+//! Phone cells: one cell of the contact list in, one dialable E.164 number
+//! (or the reason there is none) out.
+//!
+//! This module owns everything between the raw cell text and the `to_number`
+//! of a dispatch: cleaning look-alike Unicode, spotting spreadsheet damage,
+//! extensions and letters, applying the default region, and checking the
+//! number against libphonenumber's metadata. It never sees the rest of the
+//! row and never edits the cell; `screen` decides what a rejection means for
+//! the row and keeps the dedupe map keyed by [`e164_key`].
+//!
+//! Validation reads the metadata shipped in the `phonenumber` crate, but
+//! matches its patterns with regexes compiled once here: the crate keeps all
+//! of its patterns in one shared LRU cache of 100 entries behind a mutex, so
+//! a list spanning a dozen countries recompiles regexes on nearly every call
+//! (about 1 000 numbers a second). Upstream removed that cache in
+//! <https://github.com/whisperfish/rust-phonenumber/pull/102>; once a release
+//! with it is out, `Rules` could go back to the crate's own validator. The
+//! crate still parses national-format numbers, where its prefix rules matter.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{LazyLock, OnceLock};
+
+use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
+use regex::{Regex, RegexBuilder};
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+mod clean;
+mod locate;
+mod metadata;
+mod reasons;
+#[cfg(test)]
+mod tests;
+
+use clean::*;
+use locate::*;
+use metadata::*;
+
+/// The fewest digits, country code included, of a number we dial.
+const MIN_E164_DIGITS: usize = 8;
+
+/// The most digits, country code included, that E.164 allows.
+const MAX_E164_DIGITS: usize = 15;
+
+/// How strictly a number is checked (campaign `phone_validation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strictness {
+    /// The number must be in a range libphonenumber knows to be assigned.
+    #[default]
+    Strict,
+    /// The number must only have a length its country uses.
+    Possible,
+    /// The cell must already be `+` and 8 to 15 digits starting with a
+    /// known country code; no check of ranges or lengths per country.
+    E164,
+}
+
+impl FromStr for Strictness {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Strictness, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "strict" => Ok(Strictness::Strict),
+            "possible" => Ok(Strictness::Possible),
+            "e164" => Ok(Strictness::E164),
+            _ => Err(format!(
+                "unknown phone validation {text:?}: expected one of strict, \
+                 possible, e164"
+            )),
+        }
+    }
+}
+
+/// Rules from the campaign that shape what is accepted.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PhoneRules {
+    /// How strictly numbers are checked.
+    pub strictness: Strictness,
+    /// Dial the main number of a cell that carries an extension.
+    pub allow_extensions: bool,
+    /// Dial premium-rate and shared-cost numbers.
+    pub allow_premium: bool,
+}
+
+/// A region (ISO 3166 alpha-2, e.g. "US", "GB") parsed from settings or a
+/// per-row column. Only regions libphonenumber has metadata for exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Region(phonenumber::country::Id);
+
+impl Region {
+    /// The two-letter code, e.g. "GB".
+    pub fn as_str(&self) -> &'static str {
+        // `Id` names are static strings, but `AsRef` ties them to `self`;
+        // looking the code up in the metadata gives them back as 'static.
+        DATABASE
+            .by_id(self.0.as_ref())
+            .map_or("ZZ", |meta| meta.id())
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_ref())
+    }
+}
+
+/// Parses a region code such as "us" or " GB ", naming the text on error.
+pub fn parse_region(text: &str) -> Result<Region, String> {
+    let code = text.trim().to_ascii_uppercase();
+    let id = phonenumber::country::Id::from_str(&code).ok();
+    match id.filter(|id| DATABASE.by_id(id.as_ref()).is_some()) {
+        Some(id) => Ok(Region(id)),
+        None => Err(format!(
+            "unknown region {text:?}: expected a two-letter ISO 3166 country \
+             code such as US or GB"
+        )),
+    }
+}
+
+/// A number ready to dial.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalized {
+    /// The number in E.164 form, `+` and ASCII digits only.
+    pub e164: String,
+    /// The default or row region, when the cell had no country code and the
+    /// region decided which country the number belongs to.
+    pub assumed_region: Option<Region>,
+    /// Something the user should know about an accepted number.
+    pub warning: Option<String>,
+}
+
+/// Why a cell cannot be dialed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// The kind of problem, for counting and tests.
+    pub kind: RejectKind,
+    /// A full sentence naming the problem and the fix.
+    pub reason: String,
+}
+
+/// The kinds of problem a phone cell can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectKind {
+    /// Nothing left once invisible characters and spaces are gone.
+    Empty,
+    /// Letters where digits belong, vanity numbers included.
+    Letters,
+    /// A spreadsheet turned the number into scientific notation or a float.
+    SpreadsheetNumber,
+    /// No country code and no region to supply one.
+    NoCountryCode,
+    /// Fewer digits than numbers in that country have.
+    TooShort,
+    /// More digits than numbers in that country (or E.164) have.
+    TooLong,
+    /// The right shape, but not an assigned number (or country code).
+    InvalidNumber,
+    /// An extension the campaign does not allow to strip.
+    Extension,
+    /// A premium-rate or shared-cost number the campaign does not allow.
+    PremiumRate,
+    /// Characters or a layout no phone number has.
+    NotParsable,
+}
+
+impl Rejection {
+    /// Builds a rejection from its kind and reason.
+    fn new(kind: RejectKind, reason: impl Into<String>) -> Rejection {
+        Rejection {
+            kind,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A rejection as an `Err`, for early returns.
+fn reject<T>(kind: RejectKind, reason: impl Into<String>) -> Result<T, Rejection> {
+    Err(Rejection::new(kind, reason))
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// Normalizes one phone cell into a number ready to dial, or says why it
+/// cannot be dialed. `region` is the default (or per-row) region used only
+/// when the cell has no country code.
+pub fn normalize(
+    raw: &str,
+    region: Option<&Region>,
+    rules: &PhoneRules,
+) -> Result<Normalized, Rejection> {
+    let cleaned = clean(raw);
+    let text = strip_text_markers(&cleaned);
+    let written = read_shape(text)?;
+    let warning = extension_policy(&written, rules)?;
+
+    let found = match rules.strictness {
+        Strictness::E164 => read_e164(text, &written)?,
+        Strictness::Strict => locate(&written, region, check_valid)?,
+        Strictness::Possible => locate(&written, region, check_possible)?,
+    };
+    let number = check(found, rules)?;
+
+    Ok(Normalized {
+        e164: format!("+{}{}", number.code, number.nsn),
+        assumed_region: number.assumed_region,
+        warning,
+    })
+}
+
+/// Compact key for dedupe maps: the E.164 digits as an integer. Meant for
+/// [`Normalized::e164`], whose 15 digits at most always fit; any other
+/// character is skipped.
+pub fn e164_key(e164: &str) -> u64 {
+    e164.bytes()
+        .filter(u8::is_ascii_digit)
+        .fold(0u64, |key, digit| {
+            key.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'))
+        })
+}
