@@ -29,20 +29,7 @@ impl Scenario {
 
     /// Runs omnidial on the list with extra flags.
     fn run(&self, extra: &[&str]) -> Run {
-        let base = self.sandbox.base_url();
-        let mut args = vec![
-            "run",
-            "list.csv",
-            "--agent-id",
-            "42",
-            "--out",
-            "out.csv",
-            "--base-url",
-            &base,
-            "--quiet",
-        ];
-        args.extend_from_slice(extra);
-        self.work.omnidial(&args)
+        self.work.dial(&self.sandbox, extra)
     }
 
     /// The outcome rows.

@@ -8,24 +8,7 @@ use crate::util::*;
 fn a_resorted_and_edited_list_dials_only_new_contacts() {
     let sandbox = SandboxProc::start(&[]);
     let work = Workdir::new();
-    let base = sandbox.base_url();
-    let run = |resume: bool| {
-        let mut args = vec![
-            "run",
-            "list.csv",
-            "--agent-id",
-            "42",
-            "--out",
-            "out.csv",
-            "--base-url",
-            &base,
-            "--quiet",
-        ];
-        if resume {
-            args.push("--resume");
-        }
-        work.omnidial(&args)
-    };
+    let run = |resume: bool| work.dial(&sandbox, if resume { &["--resume"] } else { &[] });
 
     work.write(
         "list.csv",
@@ -91,28 +74,15 @@ fn failed_contacts_are_retried_only_when_asked() {
     );
     let sandbox = SandboxProc::scripted(&script);
     work.write("list.csv", "phone\n+12015550101\n+12015550102\n");
-    let base = sandbox.base_url();
-    let args = [
-        "run",
-        "list.csv",
-        "--agent-id",
-        "42",
-        "--out",
-        "out.csv",
-        "--base-url",
-        &base,
-        "--quiet",
-    ];
-    work.omnidial(&args).expect_code(1);
-    work.omnidial(&[&args[..], &["--resume"]].concat())
-        .expect_code(1);
+    work.dial(&sandbox, &[]).expect_code(1);
+    work.dial(&sandbox, &["--resume"]).expect_code(1);
     assert_eq!(
         sandbox.requests().len(),
         2,
         "a plain resume leaves the failure alone"
     );
 
-    work.omnidial(&[&args[..], &["--resume", "--retry-failed"]].concat())
+    work.dial(&sandbox, &["--resume", "--retry-failed"])
         .expect_code(0);
     assert_eq!(sandbox.calls().len(), 2);
     let outcomes = outcome_rows(&work.path("out.csv"));

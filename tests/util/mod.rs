@@ -84,6 +84,16 @@ impl Workdir {
         Run::capture(cmd)
     }
 
+    /// Runs `omnidial run list.csv` against `sandbox` as most tests do:
+    /// agent 42, outcome in `out.csv`, no progress bar, then `extra`.
+    pub fn dial(&self, sandbox: &SandboxProc, extra: &[&str]) -> Run {
+        let base = sandbox.base_url();
+        let mut args = vec!["run", "list.csv", "--agent-id", "42", "--out", "out.csv"];
+        args.extend(["--base-url", &base, "--quiet"]);
+        args.extend_from_slice(extra);
+        self.omnidial(&args)
+    }
+
     /// Runs the binary without any API key in the environment.
     pub fn omnidial_without_key(&self, args: &[&str]) -> Run {
         let mut cmd = Command::new(bin());
