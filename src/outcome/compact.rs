@@ -12,22 +12,15 @@ use anyhow::Context;
 use super::ledger::number_key;
 use super::record::{ColumnMap, Record};
 
-/// What a log record is about, for deciding which record survives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Subject {
-    /// A contact, by number (and row when duplicates are allowed).
-    Contact(u64, u64),
-    /// A verdict on a row of the list.
-    Row(u64),
-}
-
 /// Rewrites the log at `path` keeping, for each contact, its last final
 /// record, and for each row verdict, only the latest record that names that
-/// row. Returns how many rows the compacted file holds.
+/// row, in the order of the list's rows. Returns how many rows it holds.
 pub fn compact(path: &Path, allow_duplicates: bool) -> anyhow::Result<u64> {
     let keep = choose_survivors(path, allow_duplicates)?;
+    let survivors = locate_survivors(path, &keep)?;
+    drop(keep);
     let tmp = sibling(path, "compacting");
-    let kept = write_survivors(path, &tmp, &keep)?;
+    write_survivors(path, &tmp, &survivors)?;
     std::fs::rename(&tmp, path)
         .with_context(|| format!("cannot replace {} with its compacted form", path.display()))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -35,7 +28,7 @@ pub fn compact(path: &Path, allow_duplicates: bool) -> anyhow::Result<u64> {
         // leaves the old, equally valid log in place after a power loss.
         let _ = File::open(dir).and_then(|d| d.sync_all());
     }
-    Ok(kept)
+    Ok(survivors.len() as u64)
 }
 
 /// A path beside `path` with an extra suffix.
@@ -45,11 +38,13 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// First pass: whether each record, by index, survives.
+/// First pass: whether each record, by index, survives. Contacts are
+/// sorted rather than hashed: a vector of (key, index) pairs takes half
+/// the memory of a map over a million contacts.
 fn choose_survivors(path: &Path, allow_duplicates: bool) -> anyhow::Result<Vec<bool>> {
-    let mut last_final: HashMap<Subject, u32> = HashMap::new();
-    let mut last_of_row: HashMap<u64, u32> = HashMap::new();
-    let mut verdicts = Vec::new();
+    let mut finals: Vec<(u64, u64, u32)> = Vec::new();
+    let mut verdicts: HashMap<u64, u32> = HashMap::new();
+    let mut stale: Vec<u32> = Vec::new();
     let mut count = 0u32;
     let (mut rdr, columns) = open_log(path)?;
     let mut raw = csv::StringRecord::new();
@@ -57,67 +52,171 @@ fn choose_survivors(path: &Path, allow_duplicates: bool) -> anyhow::Result<Vec<b
         let index = count;
         count += 1;
         let rec = parse(path, &columns, &raw)?;
-        last_of_row.insert(rec.row, index);
+        // A row verdict is stale once a later record speaks of the same
+        // row: the list was fixed or re-sorted, and a later run judged the
+        // row anew.
+        if let Some(earlier) = verdicts.remove(&rec.row) {
+            stale.push(earlier);
+        }
         if !rec.status.is_final() {
             continue;
         }
-        let subject = subject_of(&rec, allow_duplicates);
-        last_final.insert(subject, index);
-        if matches!(subject, Subject::Row(_)) {
-            verdicts.push((rec.row, index));
+        match number_key(&rec.to_number) {
+            Some(number) if !rec.status.is_row_verdict() => {
+                let row_key = if allow_duplicates { rec.row } else { 0 };
+                finals.push((number, row_key, index));
+            }
+            _ => {
+                verdicts.insert(rec.row, index);
+            }
         }
     }
 
     let mut keep = vec![false; count as usize];
-    for index in last_final.values() {
+    finals.sort_unstable();
+    for (i, (number, row_key, index)) in finals.iter().enumerate() {
+        let is_last = finals
+            .get(i + 1)
+            .is_none_or(|(n, r, _)| (n, r) != (number, row_key));
+        keep[*index as usize] = is_last;
+    }
+    for index in verdicts.values() {
         keep[*index as usize] = true;
     }
-    // A row verdict is stale once a later record speaks of the same row: the
-    // list was fixed or re-sorted, and the later run judged the row anew.
-    for (row, index) in verdicts {
-        if last_of_row.get(&row) != Some(&index) {
-            keep[index as usize] = false;
-        }
+    for index in stale {
+        keep[index as usize] = false;
     }
     Ok(keep)
 }
 
-/// What a record is about.
-fn subject_of(rec: &Record, allow_duplicates: bool) -> Subject {
-    match number_key(&rec.to_number) {
-        Some(number) if !rec.status.is_row_verdict() => {
-            Subject::Contact(number, if allow_duplicates { rec.row } else { 0 })
-        }
-        _ => Subject::Row(rec.row),
-    }
+/// Where a surviving record starts, and its row.
+#[derive(Debug, Clone, Copy)]
+struct Survivor {
+    /// The row, for ordering.
+    row: u64,
+    /// Byte offset of the record in the log.
+    offset: u64,
 }
 
-/// Second pass: copies the header and the surviving records, unchanged, to
-/// `tmp`, and makes it durable.
-fn write_survivors(path: &Path, tmp: &Path, keep: &[bool]) -> anyhow::Result<u64> {
-    let out = File::create(tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let mut wtr = csv::WriterBuilder::new().from_writer(BufWriter::new(out));
-    let (mut rdr, _) = open_log(path)?;
-    wtr.write_record(rdr.headers()?)?;
-
-    let mut kept = 0u64;
+/// Second pass: the surviving records' rows and offsets, in row order
+/// (records of one row keep their log order).
+fn locate_survivors(path: &Path, keep: &[bool]) -> anyhow::Result<Vec<Survivor>> {
+    let (mut rdr, columns) = open_log(path)?;
+    let mut survivors = Vec::new();
     let mut raw = csv::StringRecord::new();
     let mut index = 0usize;
     while rdr.read_record(&mut raw)? {
         if keep.get(index).copied().unwrap_or(false) {
-            wtr.write_record(&raw)
-                .with_context(|| format!("cannot write {}", tmp.display()))?;
-            kept += 1;
+            let offset = raw.position().map(|p| p.byte()).unwrap_or(0);
+            let row = parse(path, &columns, &raw)?.row;
+            survivors.push(Survivor { row, offset });
         }
         index += 1;
     }
+    survivors.sort_by_key(|s| s.row);
+    Ok(survivors)
+}
 
-    let mut out = wtr
+/// Third pass: copies the header and the surviving records, byte for byte,
+/// to `tmp` in row order, and makes it durable.
+fn write_survivors(path: &Path, tmp: &Path, survivors: &[Survivor]) -> anyhow::Result<()> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut log = RecordsAt::new(file);
+    let out = File::create(tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let mut out = BufWriter::with_capacity(256 * 1024, out);
+    let write_err = || format!("cannot write {}", tmp.display());
+
+    // The header is the record at offset 0.
+    out.write_all(log.record(0)?).with_context(write_err)?;
+    for survivor in survivors {
+        let bytes = log.record(survivor.offset)?;
+        out.write_all(bytes).with_context(write_err)?;
+        if !bytes.ends_with(b"\n") {
+            out.write_all(b"\n").with_context(write_err)?;
+        }
+    }
+    let out = out
         .into_inner()
-        .map_err(|err| anyhow::anyhow!("cannot write {}: {}", tmp.display(), err.error()))?;
-    out.flush()?;
-    out.get_ref().sync_all()?;
-    Ok(kept)
+        .map_err(|err| anyhow::anyhow!("{}: {}", write_err(), err.error()))?;
+    out.sync_all().with_context(write_err)?;
+    Ok(())
+}
+
+/// Reads whole records at given offsets through a window of the file, so
+/// offsets that mostly rise (a log is nearly in row order) cost no seeks.
+struct RecordsAt {
+    /// The log.
+    file: File,
+    /// Bytes of the file from `start`.
+    window: Vec<u8>,
+    /// Offset of `window[0]` in the file.
+    start: u64,
+    /// Whether the window reaches the end of the file.
+    at_eof: bool,
+}
+
+impl RecordsAt {
+    /// Size of the window; it grows for a record longer than this.
+    const WINDOW: usize = 256 * 1024;
+
+    /// A reader with an empty window.
+    fn new(file: File) -> RecordsAt {
+        RecordsAt {
+            file,
+            window: Vec::new(),
+            start: 0,
+            at_eof: false,
+        }
+    }
+
+    /// The record starting at `offset`, through its line end (a newline
+    /// inside quotes does not end it). The last record may lack one.
+    fn record(&mut self, offset: u64) -> std::io::Result<&[u8]> {
+        let window_end = self.start + self.window.len() as u64;
+        if offset < self.start || offset >= window_end {
+            self.fill(offset, Self::WINDOW)?;
+        }
+        let mut want = Self::WINDOW;
+        let range = loop {
+            let from = (offset - self.start) as usize;
+            match record_end(&self.window[from..]) {
+                Some(len) => break from..from + len,
+                None if self.at_eof => break from..self.window.len(),
+                None => {
+                    want *= 2;
+                    self.fill(offset, want)?;
+                }
+            }
+        };
+        Ok(&self.window[range])
+    }
+
+    /// Loads up to `len` bytes from `offset` into the window.
+    fn fill(&mut self, offset: u64, len: usize) -> std::io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        self.file.seek(SeekFrom::Start(offset))?;
+        self.window.clear();
+        (&self.file)
+            .take(len as u64)
+            .read_to_end(&mut self.window)?;
+        self.start = offset;
+        self.at_eof = self.window.len() < len;
+        Ok(())
+    }
+}
+
+/// Length of the record at the start of `bytes`, newline included, or
+/// `None` if it does not end within them.
+fn record_end(bytes: &[u8]) -> Option<usize> {
+    let mut quoted = false;
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Opens the log for reading, past its header.
@@ -182,11 +281,29 @@ mod tests {
         assert_eq!(
             statuses(&path),
             [
-                (2, "invalid".into()),
                 (1, "dispatched".into()),
+                (2, "invalid".into()),
                 (4, "dispatched".into())
             ]
         );
+    }
+
+    #[test]
+    fn rows_come_out_in_list_order_with_long_and_quoted_records_intact() {
+        // Longer than the read window, as a record edited by hand may be.
+        let mut long = Record::new(1, "bad", Status::Invalid);
+        long.error = "x".repeat(300 * 1024);
+        let (_dir, path) = log_with(&[
+            Record::new(3, "+12015550103", Status::Dispatched),
+            long,
+            Record::new(2, "+12015550102", Status::Failed).with_error("a \"quoted\", comma"),
+        ]);
+        compact(&path, false).unwrap();
+        let rows = statuses(&path);
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 2, 3]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("a \"\"quoted\"\", comma"));
+        assert!(text.ends_with('\n'));
     }
 
     #[test]
