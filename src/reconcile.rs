@@ -266,7 +266,10 @@ mod tests {
         serde_json::from_value(serde_json::json!({
             "id": id, "to_number": number, "time_of_call": at, "call_status": "completed",
             "call_duration_in_seconds": 42, "call_cost": 0.06,
-            "call_request_id": {"id": request.map(serde_json::Value::from).unwrap_or(false.into()), "type_of_request": "dispatch"},
+            "call_request_id": {
+                "id": request.map(serde_json::Value::from).unwrap_or(false.into()),
+                "type_of_request": "dispatch",
+            },
         }))
         .unwrap()
     }

@@ -508,7 +508,8 @@ fn a_timeout_after_sending_is_unknown_and_never_redialed() {
 fn every_flavour_of_429_is_waited_out_and_a_day_long_one_stops_the_run() {
     let summary = case_summary("429-retry-after");
     let script = case_file("429-retry-after", "server_script.json");
-    let campaign = "[retry]\nmax_attempts = 3\ninitial_backoff = \"500ms\"\nmax_backoff = \"10s\"\nmax_wait = \"5min\"\n";
+    let campaign = "[retry]\nmax_attempts = 3\ninitial_backoff = \"500ms\"\n\
+                    max_backoff = \"10s\"\nmax_wait = \"5min\"\n";
     let work_campaign = Workdir::new();
     let campaign = work_campaign.write("campaign.toml", campaign);
     let campaign = campaign.to_str().unwrap();

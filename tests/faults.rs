@@ -38,6 +38,11 @@ impl Scenario {
     }
 }
 
+/// A script answering `sequences` per number and 200 to everyone else.
+fn script(sequences: Value) -> Value {
+    json!({"match_on": "to_number", "default": ok(), "sequences": sequences})
+}
+
 /// A 200 answer with the sandbox's next id.
 fn ok() -> Value {
     json!({"status": 200, "body": {"success": true, "status": "dispatched", "requestId": "auto"}})
@@ -100,7 +105,11 @@ fn campaign(work: &Workdir, retry: &str) -> String {
 fn running_out_of_attempts_fails_the_contact_with_the_last_error() {
     let list = numbers(1);
     let scenario = Scenario::new(
-        json!({"match_on": "to_number", "default": err(503, "down for maintenance"), "sequences": {list[0].clone(): [err(503, "down for maintenance")]}, "repeat_last": {list[0].clone(): true}}),
+        json!({
+            "match_on": "to_number",
+            "sequences": {list[0].clone(): [err(503, "down for maintenance")]},
+            "repeat_last": {list[0].clone(): true},
+        }),
         &list,
     );
     let run = scenario.run(&[
@@ -154,7 +163,7 @@ fn a_rejected_key_stops_at_the_first_request_and_records_nothing_as_failed() {
 fn no_balance_mid_campaign_stops_and_a_resume_picks_up_the_rest() {
     let list = numbers(5);
     let scenario = Scenario::new(
-        json!({"match_on": "to_number", "default": ok(), "sequences": {list[2].clone(): [err(402, "insufficient balance"), ok()]}}),
+        script(json!({list[2].clone(): [err(402, "insufficient balance"), ok()]})),
         &list,
     );
     let run = scenario.run(&[]);
@@ -226,7 +235,10 @@ fn an_unreachable_api_is_one_clear_error() {
 fn a_429_pauses_the_whole_pool() {
     let list = numbers(40);
     let scenario = Scenario::new(
-        json!({"match_on": "to_number", "default": ok(), "sequences": {list[5].clone(): [{"status": 429, "headers": {"Retry-After": "2"}, "body": {"error": "slow down"}}, ok()]}}),
+        script(json!({list[5].clone(): [
+            {"status": 429, "headers": {"Retry-After": "2"}, "body": {"error": "slow down"}},
+            ok(),
+        ]})),
         &list,
     );
     let concurrency = 4;

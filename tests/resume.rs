@@ -19,7 +19,8 @@ fn a_resorted_and_edited_list_dials_only_new_contacts() {
     // Re-sorted, one removed, one written differently, two added.
     work.write(
         "list.csv",
-        "phone,name\n+61 491 570 104,Dee\n+1 (201) 555-0103,Cy\n+12015550101,Ann\n+442079460105,Eve\n",
+        "phone,name\n+61 491 570 104,Dee\n+1 (201) 555-0103,Cy\n+12015550101,Ann\n\
+         +442079460105,Eve\n",
     );
     run(true).expect_code(0);
 
@@ -68,9 +69,14 @@ fn failed_contacts_are_retried_only_when_asked() {
     let work = Workdir::new();
     let script = work.write(
         "script.json",
-        r#"{"match_on": "to_number", "default": {"status": 200, "body": {"success": true, "requestId": "auto"}},
-            "sequences": {"+12015550102": [{"status": 422, "body": {"error": "number blocked"}},
-                                           {"status": 200, "body": {"success": true, "requestId": "auto"}}]}}"#,
+        r#"{
+            "match_on": "to_number",
+            "default": {"status": 200, "body": {"success": true, "requestId": "auto"}},
+            "sequences": {"+12015550102": [
+                {"status": 422, "body": {"error": "number blocked"}},
+                {"status": 200, "body": {"success": true, "requestId": "auto"}}
+            ]}
+        }"#,
     );
     let sandbox = SandboxProc::scripted(&script);
     work.write("list.csv", "phone\n+12015550101\n+12015550102\n");
