@@ -23,6 +23,10 @@
 //!   [`retry`] says how long to wait before the next attempt.
 //! - [`outcome`] owns the outcome file: the writer task, crash repair, the
 //!   resume state and the final compaction.
+//! - [`reconcile`] joins the platform's call logs to an outcome file and
+//!   settles `unknown` contacts.
+//! - [`summary`] counts what happens; [`progress`] shows it on a terminal.
+//! - [`campaign`] turns the campaign file and flags into a checked plan.
 //! - [`sandbox`] is a simulated API on 127.0.0.1 for tests and rehearsals;
 //!   nothing in the dialer depends on it.
 //! - [`cmd`] holds one file per subcommand; [`cli`] holds the flag types.
