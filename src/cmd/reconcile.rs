@@ -23,8 +23,11 @@ pub struct ReconcileArgs {
     pub campaign: Option<PathBuf>,
 
     /// API base URL [default: https://backend.omnidim.io/api/v1].
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = crate::cli::BASE_URL_ENV, hide_env_values = true)]
     pub base_url: Option<String>,
+
+    #[command(flatten)]
+    pub key: crate::cli::KeyArgs,
 
     /// Requests per second to the call logs [default: the campaign's rate].
     #[arg(long, value_name = "RATE")]
@@ -39,6 +42,8 @@ pub async fn execute(args: ReconcileArgs) -> anyhow::Result<i32> {
     };
     let flags = Settings {
         base_url: args.base_url.clone(),
+        api_key_env: args.key.api_key_env.clone(),
+        api_key_file: args.key.api_key_file.clone(),
         rate: args.rate.clone().map(RateSetting::Text),
         ..Settings::default()
     };
