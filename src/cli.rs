@@ -131,7 +131,12 @@ pub struct ListArgs {
     ///
     /// The numeric id of an OmniDimension agent. Required to dial, optional
     /// to validate. No default.
-    #[arg(long, value_name = "N", env = "OMNIDIM_AGENT_ID", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "OMNIDIM_AGENT_ID",
+        hide_env_values = true
+    )]
     pub agent_id: Option<u64>,
 
     /// Imported caller number id (from the phone number list).

@@ -18,6 +18,7 @@ Examples:
 #[command(after_help = EXAMPLES)]
 pub struct CompletionsArgs {
     /// The shell: bash, zsh, fish, elvish or powershell.
+    #[arg(hide_possible_values = true)]
     pub shell: Shell,
 }
 

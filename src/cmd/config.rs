@@ -121,7 +121,11 @@ pub fn resolve(args: &ConfigArgs, matches: &ArgMatches) -> anyhow::Result<Resolu
         None => Settings::default(),
     };
     let flags = args.run.to_settings();
-    let plan = Plan::from_settings(file.clone().merge(flags.clone()), &list.contacts, list.out.clone())?;
+    let plan = Plan::from_settings(
+        file.clone().merge(flags.clone()),
+        &list.contacts,
+        list.out.clone(),
+    )?;
 
     let layers = [
         (Source::Flag, flat(&flags)?),
@@ -136,7 +140,12 @@ pub fn resolve(args: &ConfigArgs, matches: &ArgMatches) -> anyhow::Result<Resolu
         let arg = config.and_then(|c| c.get_arguments().find(|a| a.get_id() == id));
         let (source, value) = layers
             .iter()
-            .find_map(|(source, layer)| layer.get(&key).filter(|v| !v.is_null()).map(|v| (*source, v.clone())))
+            .find_map(|(source, layer)| {
+                layer
+                    .get(&key)
+                    .filter(|v| !v.is_null())
+                    .map(|v| (*source, v.clone()))
+            })
             .unwrap_or((Source::Default, Value::Null));
         let source = match (source, matches.value_source(id)) {
             (Source::Flag, Some(ValueSource::EnvVariable)) => Source::Environment,
@@ -145,8 +154,12 @@ pub fn resolve(args: &ConfigArgs, matches: &ArgMatches) -> anyhow::Result<Resolu
         let resolved = Resolved {
             value,
             source,
-            flag: arg.and_then(|a| a.get_long()).map(|long| format!("--{long}")),
-            env: arg.and_then(|a| a.get_env()).map(|e| e.to_string_lossy().into_owned()),
+            flag: arg
+                .and_then(|a| a.get_long())
+                .map(|long| format!("--{long}")),
+            env: arg
+                .and_then(|a| a.get_env())
+                .map(|e| e.to_string_lossy().into_owned()),
         };
         settings.insert(key, resolved);
     }
@@ -316,7 +329,10 @@ mod tests {
     #[test]
     fn the_retry_table_is_flattened() {
         let names = setting_names().unwrap();
-        assert!(names.contains(&"retry.max_backoff".to_string()), "{names:?}");
+        assert!(
+            names.contains(&"retry.max_backoff".to_string()),
+            "{names:?}"
+        );
         assert!(names.contains(&"agent_id".to_string()), "{names:?}");
         assert!(!names.contains(&"retry".to_string()), "{names:?}");
     }

@@ -43,7 +43,10 @@ pub fn render(subcommand: Option<&str>) -> anyhow::Result<String> {
         cmd = cmd
             .find_subcommand(name)
             .cloned()
-            .ok_or_else(|| anyhow::anyhow!("no command {name:?} (commands: {})", names.join(", ")))?;
+            .ok_or_else(|| anyhow::anyhow!("no command {name:?} (commands: {})", names.join(", ")))?
+            // A subcommand carries no version of its own; the page's
+            // version section needs one.
+            .version(crate::version::VERSION);
     }
     // Without its after-help, whose plain text would otherwise become an
     // unformatted section: we render its two lists as sections of their own.
@@ -111,7 +114,10 @@ mod tests {
 
     #[test]
     fn every_exit_code_and_variable_is_listed() {
-        let codes: Vec<String> = listed_under(EXIT_HEADING).into_iter().map(|c| c.0).collect();
+        let codes: Vec<String> = listed_under(EXIT_HEADING)
+            .into_iter()
+            .map(|c| c.0)
+            .collect();
         assert_eq!(codes, ["0", "1", "2", "3", "130"]);
         let vars: Vec<String> = listed_under(ENV_HEADING).into_iter().map(|c| c.0).collect();
         assert!(vars.contains(&"OMNIDIM_API_KEY".to_string()), "{vars:?}");

@@ -11,9 +11,15 @@ use crate::limiter::Pacer;
 use crate::progress::say;
 use crate::reconcile;
 
+/// Examples for `reconcile --help`.
+const EXAMPLES: &str = "\
+Examples:
+  omnidial reconcile contacts.outcome.csv --campaign june.toml
+  omnidial reconcile contacts.outcome.csv --api-key-file /run/secrets/omnidim";
+
 /// `omnidial reconcile`.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Example:\n  omnidial reconcile contacts.outcome.csv --campaign june.toml")]
+#[command(after_help = EXAMPLES)]
 pub struct ReconcileArgs {
     /// The outcome file to complete.
     pub outcomes: PathBuf,
@@ -22,7 +28,10 @@ pub struct ReconcileArgs {
     #[arg(long, value_name = "FILE")]
     pub campaign: Option<PathBuf>,
 
-    /// API base URL [default: https://backend.omnidim.io/api/v1].
+    /// API base URL [default: the OmniDimension API].
+    ///
+    /// The default is https://backend.omnidim.io/api/v1; plain http only to
+    /// a loopback host.
     #[arg(long, value_name = "URL", env = crate::cli::BASE_URL_ENV, hide_env_values = true)]
     pub base_url: Option<String>,
 

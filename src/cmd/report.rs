@@ -30,7 +30,8 @@ pub struct CampaignReportArgs {
     pub allow_duplicates: bool,
 
     /// Output: text (tables) or json (for scripts) [default: text].
-    #[arg(long, value_enum, default_value_t = Format::Text, hide_default_value = true)]
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(hide_default_value = true, hide_possible_values = true)]
     pub format: Format,
 }
 

@@ -79,7 +79,9 @@ fn unknown(out: &mut String, unknown: &UnknownContacts, file: &str) {
         return;
     }
     let rows: Vec<String> = unknown.first_rows.iter().map(u64::to_string).collect();
-    let more = unknown.count.saturating_sub(unknown.first_rows.len() as u64);
+    let more = unknown
+        .count
+        .saturating_sub(unknown.first_rows.len() as u64);
     let more = if more > 0 {
         format!(" and {more} more")
     } else {
@@ -109,7 +111,11 @@ fn calls_table(out: &mut String, calls: &CallResults) {
     for (label, n) in rows {
         let _ = writeln!(out, "  {label:<16}{n:>10}");
     }
-    let _ = writeln!(out, "  {:<16}{:>10.1}", "total minutes", calls.total_minutes);
+    let _ = writeln!(
+        out,
+        "  {:<16}{:>10.1}",
+        "total minutes", calls.total_minutes
+    );
     let _ = writeln!(out, "  {:<16}{:>10.2}", "total cost", calls.total_cost);
     let rate = match calls.answer_rate {
         Some(rate) => format!("{:.1}%", rate * 100.0),
@@ -184,7 +190,10 @@ mod tests {
     #[test]
     fn shares_and_rows_are_shown() {
         let text = render(&sample());
-        assert!(text.contains("  dispatched               4     50.0%"), "{text}");
+        assert!(
+            text.contains("  dispatched               4     50.0%"),
+            "{text}"
+        );
         assert!(text.contains("rows 3, 7)"), "{text}");
         assert!(!text.contains("not yet dialed"), "{text}");
         assert!(!text.contains("calls (from reconcile)"), "{text}");
