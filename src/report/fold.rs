@@ -103,12 +103,17 @@ fn choose(path: &Path, file: &File, allow_duplicates: bool) -> anyhow::Result<Su
     let (mut rdr, columns) = open(path, file)?;
     let mut last_final: HashMap<Subject, u32> = HashMap::new();
     let mut open_intents: HashMap<Subject, Intent> = HashMap::new();
-    let mut last_of_row: HashMap<u64, u32> = HashMap::new();
-    let mut row_verdicts = Vec::new();
+    // As in compaction, a row verdict is stale once a later record speaks of
+    // the same row (the list was fixed and the row judged anew). We keep
+    // only the open verdicts by row, far fewer than the records.
+    let mut open_verdicts: HashMap<u64, u32> = HashMap::new();
+    let mut stale = Vec::new();
     let mut records = Records::new(path);
 
     while let Some((index, rec)) = records.next(&mut rdr, &columns)? {
-        last_of_row.insert(rec.row, index);
+        if let Some(earlier) = open_verdicts.remove(&rec.row) {
+            stale.push(earlier);
+        }
         let subject = subject_of(&rec, allow_duplicates);
         match rec.status {
             Status::Sending => {
@@ -121,7 +126,7 @@ fn choose(path: &Path, file: &File, allow_duplicates: bool) -> anyhow::Result<Su
                 open_intents.remove(&subject);
                 last_final.insert(subject, index);
                 if matches!(subject, Subject::Row(_)) {
-                    row_verdicts.push((rec.row, index));
+                    open_verdicts.insert(rec.row, index);
                 }
             }
         }
@@ -131,12 +136,8 @@ fn choose(path: &Path, file: &File, allow_duplicates: bool) -> anyhow::Result<Su
     for index in last_final.values() {
         verdicts[*index as usize] = Verdict::Count;
     }
-    // As in compaction: a row verdict is stale once a later record speaks of
-    // the same row (the list was fixed and the row judged anew).
-    for (row, index) in row_verdicts {
-        if last_of_row.get(&row) != Some(&index) {
-            verdicts[index as usize] = Verdict::Skip;
-        }
+    for index in stale {
+        verdicts[index as usize] = Verdict::Skip;
     }
     let pending = settle_intents(&open_intents, &last_final, &mut verdicts);
     Ok(Survivors {
