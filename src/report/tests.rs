@@ -108,7 +108,7 @@ fn reasons_are_ranked_by_count_then_text() {
 #[test]
 fn a_partial_last_line_is_passed_over_but_a_bad_line_inside_is_not() {
     let rec = Record::new(1, "+12015550101", Status::Dispatched);
-    let (_dir, path) = log_with(&[rec.clone()], ",2,+12015550102,dispa");
+    let (_dir, path) = log_with(&[rec], ",2,+12015550102,dispa");
     let report = read(&path, false).unwrap();
     assert!(report.partial_last_line);
     assert_eq!((report.records, report.contacts), (1, 1));
