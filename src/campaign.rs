@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::contacts::ReadOptions;
 use crate::phone::{PhoneRules, Region, Strictness};
@@ -32,6 +32,10 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Calls allowed at once above the steady rate: none, so calls are spread
+/// evenly.
+pub const DEFAULT_BURST: u32 = 1;
+
 /// Identical permanent failures in a row that stop the campaign.
 pub const DEFAULT_CIRCUIT_BREAKER: usize = 20;
 
@@ -40,7 +44,7 @@ const MIN_KEY_LEN: usize = 8;
 
 /// Settings as written in a campaign file or given as flags; every field is
 /// optional so the two layers can be merged.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Agent that handles the calls.
@@ -99,7 +103,7 @@ pub struct Settings {
 }
 
 /// The `[retry]` table.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetrySettings {
     /// Most requests per contact.
@@ -115,7 +119,7 @@ pub struct RetrySettings {
 }
 
 /// A rate as written: a number of calls per second or a string.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum RateSetting {
     /// Calls per second.
@@ -313,7 +317,7 @@ impl Plan {
             base_url,
             key_source,
             rate,
-            burst: s.burst.unwrap_or(1).max(1),
+            burst: s.burst.unwrap_or(DEFAULT_BURST).max(1),
             concurrency,
             request_timeout: duration(
                 "request_timeout",

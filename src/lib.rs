@@ -29,7 +29,11 @@
 //! - [`campaign`] turns the campaign file and flags into a checked plan.
 //! - [`sandbox`] is a simulated API on 127.0.0.1 for tests and rehearsals;
 //!   nothing in the dialer depends on it.
-//! - [`cmd`] holds one file per subcommand; [`cli`] holds the flag types.
+//! - [`report`] reads an outcome file, finished or not, into a campaign
+//!   summary; [`reconcile`] joins the platform's call logs to it.
+//! - [`cmd`] holds one file per subcommand; [`cli`] holds the flag types;
+//!   [`logging`] sets up diagnostics; [`version`] says what `--version`
+//!   reports.
 
 pub mod api;
 pub mod campaign;
@@ -38,12 +42,15 @@ pub mod cli;
 pub mod cmd;
 pub mod contacts;
 pub mod limiter;
+pub mod logging;
 pub mod outcome;
 pub mod phone;
 pub mod pipeline;
 pub mod progress;
 pub mod reconcile;
+pub mod report;
 pub mod retry;
 pub mod sandbox;
 pub mod screen;
 pub mod summary;
+pub mod version;

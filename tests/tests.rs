@@ -5,6 +5,7 @@
 mod util;
 
 mod cases;
+mod cli;
 mod crash;
 mod faults;
 mod resume;

@@ -11,9 +11,15 @@ use crate::limiter::Pacer;
 use crate::progress::say;
 use crate::reconcile;
 
+/// Examples for `reconcile --help`.
+const EXAMPLES: &str = "\
+Examples:
+  omnidial reconcile contacts.outcome.csv --campaign june.toml
+  omnidial reconcile contacts.outcome.csv --api-key-file /run/secrets/omnidim";
+
 /// `omnidial reconcile`.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Example:\n  omnidial reconcile contacts.outcome.csv --campaign june.toml")]
+#[command(after_help = EXAMPLES)]
 pub struct ReconcileArgs {
     /// The outcome file to complete.
     pub outcomes: PathBuf,
@@ -22,9 +28,15 @@ pub struct ReconcileArgs {
     #[arg(long, value_name = "FILE")]
     pub campaign: Option<PathBuf>,
 
-    /// API base URL [default: https://backend.omnidim.io/api/v1].
-    #[arg(long, value_name = "URL")]
+    /// API base URL [default: the OmniDimension API].
+    ///
+    /// The default is https://backend.omnidim.io/api/v1; plain http only to
+    /// a loopback host.
+    #[arg(long, value_name = "URL", env = crate::cli::BASE_URL_ENV, hide_env_values = true)]
     pub base_url: Option<String>,
+
+    #[command(flatten)]
+    pub key: crate::cli::KeyArgs,
 
     /// Requests per second to the call logs [default: the campaign's rate].
     #[arg(long, value_name = "RATE")]
@@ -39,6 +51,8 @@ pub async fn execute(args: ReconcileArgs) -> anyhow::Result<i32> {
     };
     let flags = Settings {
         base_url: args.base_url.clone(),
+        api_key_env: args.key.api_key_env.clone(),
+        api_key_file: args.key.api_key_file.clone(),
         rate: args.rate.clone().map(RateSetting::Text),
         ..Settings::default()
     };

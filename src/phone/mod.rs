@@ -43,7 +43,7 @@ const MIN_E164_DIGITS: usize = 8;
 const MAX_E164_DIGITS: usize = 15;
 
 /// How strictly a number is checked (campaign `phone_validation`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Strictness {
     /// The number must be in a range libphonenumber knows to be assigned.

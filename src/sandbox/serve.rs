@@ -47,7 +47,7 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "SPEC")]
     pub fail_rate: Option<FaultRates>,
 
-    /// Seed for random faults and call outcomes; a seed repeats a run.
+    /// Seed for faults and call outcomes; a seed repeats a run.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
 

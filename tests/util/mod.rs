@@ -80,6 +80,23 @@ impl Workdir {
             .current_dir(self.dir.path())
             .env("OMNIDIM_API_KEY", TEST_KEY)
             .env_remove("RUST_LOG")
+            .env_remove("OMNIDIM_BASE_URL")
+            .env_remove("OMNIDIM_AGENT_ID")
+            .stdin(Stdio::null());
+        Run::capture(cmd)
+    }
+
+    /// Runs the binary with the test key and extra environment variables.
+    pub fn omnidial_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("OMNIDIM_API_KEY", TEST_KEY)
+            .env_remove("RUST_LOG")
+            .env_remove("OMNIDIM_BASE_URL")
+            .env_remove("OMNIDIM_AGENT_ID")
+            .env_remove("NO_COLOR")
+            .envs(env.iter().copied())
             .stdin(Stdio::null());
         Run::capture(cmd)
     }
@@ -101,6 +118,8 @@ impl Workdir {
             .current_dir(self.dir.path())
             .env_remove("OMNIDIM_API_KEY")
             .env_remove("RUST_LOG")
+            .env_remove("OMNIDIM_BASE_URL")
+            .env_remove("OMNIDIM_AGENT_ID")
             .stdin(Stdio::null());
         Run::capture(cmd)
     }
