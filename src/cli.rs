@@ -126,6 +126,9 @@ pub struct ListArgs {
     /// Pad rows with missing trailing cells instead of rejecting them.
     #[arg(long)]
     pub flexible: bool,
+
+    #[command(flatten)]
+    pub controls: crate::controls::args::ControlArgs,
 }
 
 /// `omnidial run`.
@@ -260,7 +263,7 @@ impl ListArgs {
             allow_premium: on(self.allow_premium),
             allow_duplicates: on(self.allow_duplicates),
             flexible: on(self.flexible),
-            ..Settings::default()
+            ..self.controls.to_settings()
         }
     }
 

@@ -25,6 +25,8 @@
 //!   resume state and the final compaction.
 //! - [`sandbox`] is a simulated API on 127.0.0.1 for tests and rehearsals;
 //!   nothing in the dialer depends on it.
+//! - [`controls`] gathers the campaign controls the screen and the workers
+//!   apply: [`suppress`] (do-not-call lists).
 //! - [`cmd`] holds one file per subcommand; [`cli`] holds the flag types.
 
 pub mod api;
@@ -33,6 +35,7 @@ pub mod classify;
 pub mod cli;
 pub mod cmd;
 pub mod contacts;
+pub mod controls;
 pub mod limiter;
 pub mod outcome;
 pub mod phone;
@@ -43,3 +46,4 @@ pub mod retry;
 pub mod sandbox;
 pub mod screen;
 pub mod summary;
+pub mod suppress;

@@ -5,5 +5,6 @@
 mod util;
 
 mod cases;
+mod controls;
 mod faults;
 mod run;

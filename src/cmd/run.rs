@@ -11,6 +11,7 @@ use super::{EXIT_STOPPED, Failure};
 use crate::api::{ApiClient, ClientSettings, check_reachable};
 use crate::campaign::{ApiKey, Plan};
 use crate::cli::RunArgs;
+use crate::controls::Gate;
 use crate::limiter::Pacer;
 use crate::outcome::{self, OpenMode, OpenedLog, compact::compact, writer};
 use crate::pipeline::{self, Dialer, Stop};
@@ -27,6 +28,11 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     }
     let plan = Plan::from_settings(settings, &args.list.contacts, args.list.out.clone())?;
     let agent_id = plan.require_agent()?;
+    // Before anything else: a missing do-not-call list must cost nothing.
+    let gate = Gate::open(&plan.controls, plan.default_region.as_ref())?;
+    for warning in gate.suppression.warnings() {
+        tracing::warn!("{warning}");
+    }
     let (layout, stats) = crate::contacts::scan(&plan.contacts, &plan.read)?;
 
     // The sandbox needs no key; a real run refuses to start without one.
@@ -80,7 +86,8 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
         plan.default_region,
         plan.allow_duplicates,
         redial,
-    );
+    )
+    .with_gate(gate);
 
     let tally = Arc::new(Tally::default());
     let stop = Stop::default();

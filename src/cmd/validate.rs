@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::api::DispatchBody;
 use crate::campaign::{Plan, Rate, Settings};
 use crate::cli::{Format, ListArgs, ReportArgs};
+use crate::controls::Gate;
 use crate::outcome::{Prior, read_ledger};
 use crate::screen::{Contact, Decision, Redial, Rejection, Screen};
 
@@ -29,6 +30,8 @@ pub fn execute(list: &ListArgs, report: &ReportArgs) -> anyhow::Result<i32> {
 /// The dry run proper, shared with `run --dry-run`.
 pub fn run_dry(list: &ListArgs, opts: &ReportArgs, settings: Settings) -> anyhow::Result<i32> {
     let plan = Plan::from_settings(settings, &list.contacts, list.out.clone())?;
+    let gate = Gate::open(&plan.controls, plan.default_region.as_ref())?;
+    let gate_warnings = gate.suppression.warnings();
     let (layout, _) = crate::contacts::scan(&plan.contacts, &plan.read)?;
     // An existing outcome file is read, never written: the report then says
     // what a resume would leave alone.
@@ -40,9 +43,11 @@ pub fn run_dry(list: &ListArgs, opts: &ReportArgs, settings: Settings) -> anyhow
         plan.default_region,
         plan.allow_duplicates,
         Redial::default(),
-    );
+    )
+    .with_gate(gate);
 
     let mut report = Report::new(&layout, &plan);
+    report.warnings.extend(gate_warnings);
     let mut rejects = match &opts.rejects {
         Some(path) => Some(RejectsFile::create(path)?),
         None => None,

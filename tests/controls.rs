@@ -1,0 +1,114 @@
+//! Campaign controls end to end: suppression lists and the do-not-call
+//! column, caller-number rotation and pacing, calling hours and redials.
+//! What reaches the API is read from the sandbox's record, as counts and
+//! order, never as speed.
+
+use crate::util::*;
+
+/// A list of `n` valid numbers, +1 201 555 0100 onwards, with a name each.
+fn numbers(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("+1201555{:04}", 100 + i)).collect()
+}
+
+/// Runs omnidial on `list.csv` in `work` against `sandbox`, with extras.
+fn run(work: &Workdir, sandbox: &SandboxProc, extra: &[&str]) -> Run {
+    let base = sandbox.base_url();
+    let mut args = vec![
+        "run",
+        "list.csv",
+        "--agent-id",
+        "42",
+        "--out",
+        "out.csv",
+        "--base-url",
+        &base,
+        "--rate",
+        "unlimited",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    work.omnidial(&args)
+}
+
+/// The numbers the sandbox saw placed, in order.
+fn called(sandbox: &SandboxProc) -> Vec<String> {
+    sandbox
+        .calls()
+        .iter()
+        .map(|c| c["to_number"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn suppressed_numbers_from_files_and_the_column_are_skipped_never_dialed() {
+    let list = numbers(5);
+    let work = Workdir::new();
+    work.write(
+        "list.csv",
+        format!(
+            "phone,name,do_not_call\n{},Ada,\n{},Bob,no\n{},Cy,\n{},Di,YES\n{},Ed,\n",
+            list[0], list[1], list[2], list[3], list[4]
+        ),
+    );
+    std::fs::create_dir(work.path("lists")).unwrap();
+    // The campaign's file is found beside it; the flag's from the cwd.
+    work.write("lists/dnc.csv", "name,phone\nAda,(201) 555-0100\n");
+    work.write(
+        "lists/june.toml",
+        "suppress = [\"dnc.csv\"]\ndefault_region = \"US\"\n",
+    );
+    work.write("optouts.txt", "# opted out by phone\n201.555.0102\nn/a\n");
+    let sandbox = SandboxProc::start(&[]);
+
+    let result = run(
+        &work,
+        &sandbox,
+        &["--campaign", "lists/june.toml", "--suppress", "optouts.txt"],
+    );
+    result.expect_code(0);
+    assert!(
+        result.stderr().contains("optouts.txt:3: \"n/a\""),
+        "a bad entry is named with file and line\n{}",
+        result.describe()
+    );
+
+    assert_eq!(called(&sandbox), [list[1].clone(), list[4].clone()]);
+    let outcomes = outcome_rows(&work.path("out.csv"));
+    let skipped = |row| {
+        let o = outcome_of(&outcomes, row);
+        assert_eq!(o.status, "skipped", "{o:?}");
+        o.error.clone()
+    };
+    assert_eq!(skipped(1), "suppressed (dnc.csv)");
+    assert_eq!(skipped(3), "suppressed (optouts.txt)");
+    assert_eq!(skipped(4), "suppressed (do_not_call column)");
+    for call in sandbox.calls() {
+        let context = call["call_context"].as_object().unwrap();
+        assert!(!context.contains_key("do_not_call"), "{call}");
+        assert!(context.contains_key("name"), "{call}");
+    }
+}
+
+#[test]
+fn a_missing_suppression_file_stops_the_campaign_before_any_call() {
+    let work = Workdir::new();
+    work.write("list.csv", format!("phone\n{}\n", numbers(3).join("\n")));
+    work.write("june.toml", "suppress = [\"dnc.csv\"]\n");
+    let sandbox = SandboxProc::start(&[]);
+
+    let result = run(&work, &sandbox, &["--campaign", "june.toml"]);
+    result.expect_code(2);
+    assert!(
+        result.stderr().contains("dnc.csv"),
+        "the error names the file\n{}",
+        result.describe()
+    );
+    assert!(sandbox.requests().is_empty(), "no request reached the API");
+    assert!(
+        !work.path("out.csv").exists(),
+        "no outcome file was started"
+    );
+
+    let checked = work.omnidial(&["validate", "list.csv", "--suppress", "gone.txt"]);
+    checked.expect_code(2);
+}
