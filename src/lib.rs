@@ -26,10 +26,12 @@
 //! - [`sandbox`] is a simulated API on 127.0.0.1 for tests and rehearsals;
 //!   nothing in the dialer depends on it.
 //! - [`controls`] gathers the campaign controls the screen and the workers
-//!   apply: [`suppress`] (do-not-call lists).
+//!   apply: [`suppress`] (do-not-call lists), [`callers`] (caller numbers in
+//!   turn, paced each).
 //! - [`cmd`] holds one file per subcommand; [`cli`] holds the flag types.
 
 pub mod api;
+pub mod callers;
 pub mod campaign;
 pub mod classify;
 pub mod cli;

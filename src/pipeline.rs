@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiClient, DispatchBody};
+use crate::callers::CallerPool;
 use crate::classify::Verdict;
 use crate::contacts::RowReader;
 use crate::limiter::Pacer;
@@ -134,6 +135,8 @@ pub struct Dialer {
     pub stop: Stop,
     /// The failure streak.
     breaker: Mutex<Breaker>,
+    /// Caller numbers in turn, and their pacing.
+    callers: CallerPool,
 }
 
 impl Dialer {
@@ -163,7 +166,14 @@ impl Dialer {
             breaker_threshold,
             stop,
             breaker: Mutex::new(Breaker::default()),
+            callers: CallerPool::default(),
         }
+    }
+
+    /// Sends calls from the pool's numbers (row overrides win).
+    pub fn with_callers(mut self, callers: CallerPool) -> Dialer {
+        self.callers = callers;
+        self
     }
 }
 
@@ -306,18 +316,27 @@ fn spawn_reader(
 #[tracing::instrument(level = "debug", skip_all, fields(row = contact.row))]
 async fn dial(dialer: &Dialer, contact: Contact) {
     let mut attempt = Attempt::new(&contact);
+    attempt.from_number_id = dialer
+        .callers
+        .pick(contact.controls.from_number_id)
+        .or(dialer.from_number_id);
     let mut rng = SmallRng::from_os_rng();
     loop {
+        // The caller number's own pace first, so that a turn of the shared
+        // pacer is not spent waiting on one busy number.
         let proceed = tokio::select! {
             biased;
             _ = dialer.stop.stopped() => false,
-            _ = dialer.pacer.wait_turn() => true,
+            _ = async {
+                dialer.callers.wait_turn(attempt.from_number_id).await;
+                dialer.pacer.wait_turn().await;
+            } => true,
         };
         if !proceed {
             return release(dialer, &mut attempt).await;
         }
         if !attempt.intent_written {
-            let intent = Record::new(contact.row, contact.to_number.clone(), Status::Sending);
+            let intent = attempt.record(Status::Sending, "");
             if dialer.writer.intent(intent).await.is_err() {
                 // The intent is not on disk, so nothing may be sent.
                 dialer
@@ -331,9 +350,9 @@ async fn dial(dialer: &Dialer, contact: Contact) {
         attempt.count += 1;
         Tally::bump(&dialer.tally.requests);
         let body = DispatchBody {
-            agent_id: dialer.agent_id,
+            agent_id: contact.controls.agent_id.unwrap_or(dialer.agent_id),
             to_number: &contact.to_number,
-            from_number_id: dialer.from_number_id,
+            from_number_id: attempt.from_number_id,
             call_context: &contact.context,
         };
         let (verdict, http_status) = dialer.client.dispatch(&body).await;
@@ -371,6 +390,8 @@ struct Attempt {
     http_status: Option<u16>,
     /// When the first attempt began.
     started: Instant,
+    /// The caller number every attempt goes out from.
+    from_number_id: Option<u64>,
 }
 
 impl Attempt {
@@ -383,6 +404,7 @@ impl Attempt {
             intent_written: false,
             http_status: None,
             started: Instant::now(),
+            from_number_id: None,
         }
     }
 
@@ -391,6 +413,9 @@ impl Attempt {
         let mut record = Record::new(self.row, self.to_number.clone(), status).with_error(error);
         record.attempts = self.count;
         record.http_status = self.http_status;
+        record.from_number_id = self.from_number_id;
+        // A call counts once it may have been placed.
+        record.calls = u32::from(matches!(status, Status::Dispatched | Status::Unknown));
         record
     }
 }

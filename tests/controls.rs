@@ -112,3 +112,90 @@ fn a_missing_suppression_file_stops_the_campaign_before_any_call() {
     let checked = work.omnidial(&["validate", "list.csv", "--suppress", "gone.txt"]);
     checked.expect_code(2);
 }
+
+/// The `from_number_id` of each call the sandbox placed, in order.
+fn caller_ids(sandbox: &SandboxProc) -> Vec<Option<u64>> {
+    sandbox
+        .calls()
+        .iter()
+        .map(|c| c["from_number_id"].as_u64())
+        .collect()
+}
+
+#[test]
+fn caller_numbers_rotate_and_a_row_may_name_its_own_number_and_agent() {
+    let list = numbers(7);
+    let work = Workdir::new();
+    let mut csv = String::from("phone,from_number_id,agent_id,name\n");
+    for (i, number) in list.iter().enumerate() {
+        let (from, agent) = match i {
+            2 => ("99", ""),
+            4 => ("", "7"),
+            6 => ("twenty", ""),
+            _ => ("", ""),
+        };
+        csv += &format!("{number},{from},{agent},n{i}\n");
+    }
+    work.write("list.csv", csv);
+    let sandbox = SandboxProc::start(&[]);
+
+    let result = run(&work, &sandbox, &["--from-number-ids", "23,24,25"]);
+    result.expect_code(1); // row 7 names no usable caller number
+
+    let some = |ids: &[u64]| ids.iter().map(|&id| Some(id)).collect::<Vec<_>>();
+    assert_eq!(caller_ids(&sandbox), some(&[23, 24, 99, 25, 23, 24]));
+    let agents: Vec<u64> = sandbox
+        .calls()
+        .iter()
+        .map(|c| c["agent_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(agents, [42, 42, 42, 42, 7, 42]);
+    for call in sandbox.calls() {
+        let context = call["call_context"].as_object().unwrap();
+        assert_eq!(context.keys().collect::<Vec<_>>(), ["name"], "{call}");
+    }
+
+    let outcomes = outcome_rows(&work.path("out.csv"));
+    assert_eq!(outcome_of(&outcomes, 3).from_number_id, Some(99));
+    assert_eq!(outcome_of(&outcomes, 4).from_number_id, Some(25));
+    assert_eq!(outcome_of(&outcomes, 1).calls, 1);
+    let bad = outcome_of(&outcomes, 7);
+    assert_eq!(bad.status, "invalid");
+    assert!(bad.error.starts_with("from_number_id:"), "{bad:?}");
+}
+
+#[test]
+fn each_caller_number_keeps_its_own_pace() {
+    let work = Workdir::new();
+    work.write("list.csv", format!("phone\n{}\n", numbers(6).join("\n")));
+    let sandbox = SandboxProc::start(&[]);
+
+    let result = run(
+        &work,
+        &sandbox,
+        &[
+            "--from-number-ids",
+            "23,24",
+            "--per-number-rate",
+            "2",
+            "--concurrency",
+            "4",
+        ],
+    );
+    result.expect_code(0);
+
+    let calls = sandbox.calls();
+    assert_eq!(calls.len(), 6);
+    for id in [23, 24] {
+        let mut at: Vec<f64> = calls
+            .iter()
+            .filter(|c| c["from_number_id"] == id)
+            .map(|c| c["received_unix_ms"].as_f64().unwrap())
+            .collect();
+        at.sort_by(f64::total_cmp);
+        assert_eq!(at.len(), 3, "number {id}");
+        // Two gaps of at least half a second each, less a little for the
+        // clocks of two processes: a lower bound, never a speed.
+        assert!(at[2] - at[0] >= 900.0, "number {id}: {at:?}");
+    }
+}

@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use super::{EXIT_STOPPED, Failure};
 use crate::api::{ApiClient, ClientSettings, check_reachable};
+use crate::callers::CallerPool;
 use crate::campaign::{ApiKey, Plan};
 use crate::cli::RunArgs;
 use crate::controls::Gate;
@@ -92,18 +93,24 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     let tally = Arc::new(Tally::default());
     let stop = Stop::default();
     watch_ctrl_c(stop.clone());
-    let dialer = Arc::new(Dialer::new(
-        client,
-        Pacer::new(plan.rate, plan.burst),
-        writer,
-        tally.clone(),
-        plan.retry,
-        plan.retry_ambiguous,
-        agent_id,
-        plan.from_number_id,
-        plan.circuit_breaker,
-        stop,
-    ));
+    let dialer = Arc::new(
+        Dialer::new(
+            client,
+            Pacer::new(plan.rate, plan.burst),
+            writer,
+            tally.clone(),
+            plan.retry,
+            plan.retry_ambiguous,
+            agent_id,
+            plan.from_number_id,
+            plan.circuit_breaker,
+            stop,
+        )
+        .with_callers(CallerPool::new(
+            plan.controls.from_number_ids.clone(),
+            plan.controls.per_number_rate,
+        )),
+    );
 
     tracing::info!(contacts = stats.records, out = %plan.out.display(), "campaign starting");
     let started = Instant::now();

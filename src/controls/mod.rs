@@ -17,7 +17,9 @@ use std::path::PathBuf;
 
 use jiff::tz::TimeZone;
 
-use crate::campaign::Settings;
+use anyhow::bail;
+
+use crate::campaign::{Rate, RateSetting, Settings};
 use crate::contacts::{ContactCells, ControlColumn};
 use crate::phone::Region;
 use crate::suppress::{self, Suppression};
@@ -42,6 +44,11 @@ pub struct Controls {
     pub timezone: Option<TimeZone>,
     /// Whether rows need a time zone (calling hours are set).
     pub needs_zone: bool,
+    /// Caller number ids used in turn (empty: the campaign's single
+    /// `from_number_id`, if any).
+    pub from_number_ids: Vec<u64>,
+    /// Calls per second per caller number.
+    pub per_number_rate: Option<Rate>,
 }
 
 impl Controls {
@@ -54,7 +61,25 @@ impl Controls {
             .map(|name| parse_zone(name.trim()))
             .transpose()
             .map_err(|err| anyhow::anyhow!("hours.timezone: {err}"))?;
+        if s.from_number_id.is_some() && s.from_number_ids.is_some() {
+            bail!(
+                "both from_number_id and from_number_ids are set; use from_number_ids \
+                 (--from-number-ids) for a pool, from_number_id for one number"
+            );
+        }
+        let from_number_ids = s.from_number_ids.clone().unwrap_or_default();
+        if from_number_ids.contains(&0) {
+            bail!("from_number_ids: ids are whole numbers above zero");
+        }
+        let per_number_rate = s
+            .per_number_rate
+            .as_ref()
+            .map(parse_rate)
+            .transpose()
+            .map_err(|err| anyhow::anyhow!("per_number_rate: {err}"))?;
         Ok(Controls {
+            from_number_ids,
+            per_number_rate,
             suppress: s.suppress.clone().unwrap_or_default(),
             timezone_column: s.hours.timezone_column.clone(),
             timezone,
@@ -126,6 +151,14 @@ impl Controls {
                 }),
             },
         }
+    }
+}
+
+/// Reads a rate setting.
+fn parse_rate(setting: &RateSetting) -> Result<Rate, String> {
+    match setting {
+        RateSetting::PerSecond(n) => n.to_string().parse(),
+        RateSetting::Text(t) => t.parse(),
     }
 }
 

@@ -244,6 +244,12 @@ pub struct OutcomeRow {
     pub attempts: u32,
     /// `error`.
     pub error: String,
+    /// `from_number_id`, if any.
+    pub from_number_id: Option<u64>,
+    /// `calls`.
+    pub calls: u32,
+    /// `earlier_calls`.
+    pub earlier_calls: String,
 }
 
 /// Reads an outcome file.
@@ -261,7 +267,10 @@ pub fn outcome_rows(path: &Path) -> Vec<OutcomeRow> {
             "attempts",
             "http_status",
             "error",
-            "finished_at"
+            "finished_at",
+            "from_number_id",
+            "calls",
+            "earlier_calls"
         ],
         "outcome columns"
     );
@@ -275,6 +284,9 @@ pub fn outcome_rows(path: &Path) -> Vec<OutcomeRow> {
                 status: r[3].to_string(),
                 attempts: r[4].parse().unwrap_or(0),
                 error: r[6].to_string(),
+                from_number_id: r[8].parse().ok(),
+                calls: r[9].parse().unwrap_or(0),
+                earlier_calls: r[10].to_string(),
             }
         })
         .collect()
