@@ -27,7 +27,9 @@
 //!   nothing in the dialer depends on it.
 //! - [`controls`] gathers the campaign controls the screen and the workers
 //!   apply: [`suppress`] (do-not-call lists), [`callers`] (caller numbers in
-//!   turn, paced each).
+//!   turn, paced each), [`hours`] (calling windows in each contact's zone);
+//!   [`waiting`] parks contacts outside their hours between the queue and
+//!   the workers.
 //! - [`cmd`] holds one file per subcommand; [`cli`] holds the flag types.
 
 pub mod api;
@@ -38,6 +40,7 @@ pub mod cli;
 pub mod cmd;
 pub mod contacts;
 pub mod controls;
+pub mod hours;
 pub mod limiter;
 pub mod outcome;
 pub mod phone;
@@ -49,3 +52,4 @@ pub mod sandbox;
 pub mod screen;
 pub mod summary;
 pub mod suppress;
+pub mod waiting;

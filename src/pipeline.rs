@@ -27,6 +27,7 @@ use crate::outcome::{Prior, Record, Status, WriterHandle};
 use crate::retry::{RetryAfter, RetryPolicy, parse_retry_after};
 use crate::screen::{Contact, Decision, Screen};
 use crate::summary::{Ending, Tally};
+use crate::waiting::{Next, Schedule, Scheduler};
 
 /// Contacts waiting in the queue per permit; enough to keep every worker
 /// busy, small enough that a slow API slows the reader, not memory.
@@ -50,6 +51,18 @@ impl Stop {
     /// Stops intake after Ctrl-C (exit 130).
     pub fn interrupt(&self) {
         self.stop_with(Ending::Interrupted);
+    }
+
+    /// Stops intake because nothing may be dialed until a later time that
+    /// `message` names (exit 3, as a quota stop).
+    pub fn until_later(&self, message: String) {
+        tracing::info!("{message}");
+        if let Ok(mut reason) = self.reason.lock()
+            && reason.is_none()
+        {
+            *reason = Some(Ending::Stopped(message));
+        }
+        self.token.cancel();
     }
 
     /// Whether intake has stopped.
@@ -137,6 +150,8 @@ pub struct Dialer {
     breaker: Mutex<Breaker>,
     /// Caller numbers in turn, and their pacing.
     callers: CallerPool,
+    /// Calling hours and the wall clock.
+    schedule: Schedule,
 }
 
 impl Dialer {
@@ -167,7 +182,14 @@ impl Dialer {
             stop,
             breaker: Mutex::new(Breaker::default()),
             callers: CallerPool::default(),
+            schedule: Schedule::default(),
         }
+    }
+
+    /// Dials each contact only inside its calling hours.
+    pub fn with_schedule(mut self, schedule: Schedule) -> Dialer {
+        self.schedule = schedule;
+        self
     }
 
     /// Sends calls from the pool's numbers (row overrides win).
@@ -196,13 +218,20 @@ pub async fn run(
 
     let permits = Arc::new(Semaphore::new(concurrency));
     let mut tasks = JoinSet::new();
+    let mut scheduler = Scheduler::new(dialer.schedule.clone());
+    let mut closed = None;
     loop {
         let contact = tokio::select! {
             biased;
             _ = dialer.stop.stopped() => break,
-            contact = queue_rx.recv() => match contact {
-                Some(contact) => contact,
-                None => break,
+            next = scheduler.next(&mut queue_rx) => match next {
+                Next::Dial(contact) => contact,
+                Next::Done => break,
+                Next::Closed(message) => {
+                    // Calls already handed to a task still go out.
+                    closed = Some(message);
+                    break;
+                }
             },
         };
         let permit = tokio::select! {
@@ -222,13 +251,20 @@ pub async fn run(
         while tasks.try_join_next().is_some() {}
     }
 
-    // Contacts still queued were never attempted: no intent, no record.
+    // Contacts still queued or waiting for their hours were never
+    // attempted: no intent, no record.
+    for _ in 0..scheduler.waiting() {
+        Tally::bump(&dialer.tally.released);
+    }
     queue_rx.close();
     while queue_rx.recv().await.is_some() {
         Tally::bump(&dialer.tally.released);
     }
     while let Some(joined) = tasks.join_next().await {
         joined.context("a dialing task panicked")?;
+    }
+    if let Some(message) = closed {
+        dialer.stop.until_later(message);
     }
     let read = tokio::task::spawn_blocking(move || reader.join())
         .await

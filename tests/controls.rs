@@ -199,3 +199,85 @@ fn each_caller_number_keeps_its_own_pace() {
         assert!(at[2] - at[0] >= 900.0, "number {id}: {at:?}");
     }
 }
+
+/// An `Etc/GMT` zone whose local hour is `local` right now. The hour is
+/// read once; the windows tested have hours of slack either side, so the
+/// answer does not depend on when the test runs or how fast.
+fn zone_at_local_hour(local: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let utc_hour = (now / 3600) % 24;
+    let mut offset = (local - utc_hour).rem_euclid(24);
+    if offset > 14 {
+        offset -= 24;
+    }
+    // POSIX zone names count the other way: Etc/GMT-5 is five hours ahead.
+    match offset {
+        0 => "Etc/GMT".into(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    }
+}
+
+#[test]
+fn contacts_outside_their_hours_are_left_for_a_resume() {
+    let list = numbers(5);
+    let (open, closed) = (zone_at_local_hour(12), zone_at_local_hour(0));
+    let work = Workdir::new();
+    work.write(
+        "list.csv",
+        format!(
+            "phone,tz\n{},{open}\n{},{closed}\n{},{open}\n{},\n{},Mars/Olympus\n",
+            list[0], list[1], list[2], list[3], list[4]
+        ),
+    );
+    let sandbox = SandboxProc::start(&[]);
+    let hours = [
+        "--hours-windows",
+        "09:00-17:00",
+        "--timezone-column",
+        "tz",
+        "--until-window-closes",
+    ];
+
+    let result = run(&work, &sandbox, &hours);
+    result.expect_code(3);
+    assert!(
+        result.stderr().contains("--resume"),
+        "the message says how to go on\n{}",
+        result.describe()
+    );
+    assert_eq!(called(&sandbox), [list[0].clone(), list[2].clone()]);
+    let outcomes = outcome_rows(&work.path("out.csv"));
+    assert!(
+        outcomes.iter().all(|o| o.row != 2),
+        "row 2 stays unrecorded"
+    );
+    assert!(outcome_of(&outcomes, 4).error.contains("no time zone"));
+    assert!(outcome_of(&outcomes, 5).error.contains("Mars/Olympus"));
+    for call in sandbox.calls() {
+        assert!(call["call_context"].get("tz").is_none(), "{call}");
+    }
+
+    let report = work.omnidial(&[
+        "validate",
+        "list.csv",
+        "--out",
+        "out.csv",
+        "--hours-windows",
+        "09:00-17:00",
+        "--timezone-column",
+        "tz",
+        "--format",
+        "json",
+    ]);
+    report.expect_code(1);
+    let json: serde_json::Value = serde_json::from_str(&report.stdout()).unwrap();
+    assert_eq!(json["held_back"]["outside_hours"], 1, "{json}");
+    assert!(
+        json["held_back"]["first_window_opens"].is_string(),
+        "{json}"
+    );
+}

@@ -20,6 +20,7 @@ use crate::progress::{Progress, say};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::screen::{Redial, Screen};
 use crate::summary::{Ending, Summary, Tally};
+use crate::waiting::{Clock, Schedule, wait_for_start};
 
 /// Runs a campaign (or a dry run) and returns the exit code.
 pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
@@ -93,6 +94,11 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     let tally = Arc::new(Tally::default());
     let stop = Stop::default();
     watch_ctrl_c(stop.clone());
+    let schedule = Schedule {
+        hours: plan.controls.hours.clone(),
+        until_window_closes: plan.controls.until_window_closes,
+        clock: Clock::system(),
+    };
     let dialer = Arc::new(
         Dialer::new(
             client,
@@ -109,11 +115,15 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
         .with_callers(CallerPool::new(
             plan.controls.from_number_ids.clone(),
             plan.controls.per_number_rate,
-        )),
+        ))
+        .with_schedule(schedule.clone()),
     );
 
     tracing::info!(contacts = stats.records, out = %plan.out.display(), "campaign starting");
     let started = Instant::now();
+    if let Some(start_at) = plan.controls.start_at {
+        wait_for_start(start_at, &schedule.clock, dialer.stop.stopped()).await;
+    }
     let progress = Progress::start(Some(stats.records), tally.clone(), args.quiet);
     let ending = pipeline::run(dialer.clone(), rows, screen, plan.concurrency).await;
     progress.finish();

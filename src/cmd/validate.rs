@@ -12,6 +12,7 @@ use crate::api::DispatchBody;
 use crate::campaign::{Plan, Rate, Settings};
 use crate::cli::{Format, ListArgs, ReportArgs};
 use crate::controls::Gate;
+use crate::controls::report::HeldBack;
 use crate::outcome::{Prior, read_ledger};
 use crate::screen::{Contact, Decision, Redial, Rejection, Screen};
 
@@ -47,6 +48,7 @@ pub fn run_dry(list: &ListArgs, opts: &ReportArgs, settings: Settings) -> anyhow
     .with_gate(gate);
 
     let mut report = Report::new(&layout, &plan);
+    let now = jiff::Timestamp::now();
     report.warnings.extend(gate_warnings);
     let mut rejects = match &opts.rejects {
         Some(path) => Some(RejectsFile::create(path)?),
@@ -54,6 +56,7 @@ pub fn run_dry(list: &ListArgs, opts: &ReportArgs, settings: Settings) -> anyhow
     };
     for row in crate::contacts::open(&plan.contacts, &plan.read)? {
         let decision = screen.judge(row?);
+        report.held_back.note(&decision, &plan.controls, now);
         if let (Decision::Invalid(rejection), Some(file)) = (&decision, rejects.as_mut()) {
             file.write(rejection)?;
         }
@@ -111,6 +114,8 @@ pub struct Report {
     pub requests: Vec<Preview>,
     /// Warnings about the list.
     pub warnings: Vec<String>,
+    /// Contacts each campaign control holds back.
+    pub held_back: HeldBack,
 }
 
 /// A group of rejections with the same reason.
@@ -193,6 +198,7 @@ impl Report {
             estimated_seconds: None,
             requests: vec![],
             warnings,
+            held_back: HeldBack::default(),
         }
     }
 
@@ -209,6 +215,7 @@ impl Report {
                     group.rows.push(rejection.row);
                 }
             }
+            Decision::Skipped { reason, .. } if reason.starts_with("suppressed") => {}
             Decision::Skipped { row, reason, .. } => {
                 self.duplicates.push(Duplicate { row, reason })
             }
@@ -290,6 +297,7 @@ impl Report {
                 self.held_unknown
             );
         }
+        out += &self.held_back.to_text();
         for (reason, group) in &self.rejected_by_reason {
             out += &format!(
                 "\nrejected ({}): {reason}\n  rows {}\n",

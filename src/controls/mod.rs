@@ -12,6 +12,7 @@
 //! [`redial`]: crate::redial
 
 pub mod args;
+pub mod report;
 
 use std::path::PathBuf;
 
@@ -19,8 +20,11 @@ use jiff::tz::TimeZone;
 
 use anyhow::bail;
 
-use crate::campaign::{Rate, RateSetting, Settings};
+use jiff::Timestamp;
+
+use crate::campaign::{HoursSettings, Rate, RateSetting, Settings};
 use crate::contacts::{ContactCells, ControlColumn};
+use crate::hours::CallingHours;
 use crate::phone::Region;
 use crate::suppress::{self, Suppression};
 
@@ -49,6 +53,13 @@ pub struct Controls {
     pub from_number_ids: Vec<u64>,
     /// Calls per second per caller number.
     pub per_number_rate: Option<Rate>,
+    /// Calling hours, if set.
+    pub hours: Option<CallingHours>,
+    /// No call before this instant.
+    pub start_at: Option<Timestamp>,
+    /// Stop, rather than wait, once every remaining contact is outside its
+    /// calling hours.
+    pub until_window_closes: bool,
 }
 
 impl Controls {
@@ -77,13 +88,18 @@ impl Controls {
             .map(parse_rate)
             .transpose()
             .map_err(|err| anyhow::anyhow!("per_number_rate: {err}"))?;
+        let hours = read_hours(&s.hours)?;
+        let start_at = s.start_at.as_deref().map(parse_start_at).transpose()?;
         Ok(Controls {
+            needs_zone: hours.is_some(),
+            hours,
+            start_at,
+            until_window_closes: s.until_window_closes.unwrap_or(false),
             from_number_ids,
             per_number_rate,
             suppress: s.suppress.clone().unwrap_or_default(),
             timezone_column: s.hours.timezone_column.clone(),
             timezone,
-            needs_zone: s.hours.windows.is_some() || s.hours.days.is_some(),
         })
     }
 
@@ -152,6 +168,36 @@ impl Controls {
             },
         }
     }
+}
+
+/// Reads the `[hours]` table: none unless windows are given.
+fn read_hours(h: &HoursSettings) -> anyhow::Result<Option<CallingHours>> {
+    let Some(windows) = &h.windows else {
+        if h.days.is_some() {
+            bail!("hours.days is set without hours.windows; give both (e.g. 09:00-17:00)");
+        }
+        return Ok(None);
+    };
+    CallingHours::parse(windows, h.days.as_deref())
+        .map(Some)
+        .map_err(anyhow::Error::msg)
+}
+
+/// Reads `--start-at`: RFC 3339 (`2026-12-05T14:00:00Z`), or a local time
+/// with its zone (`2026-12-05T09:00[America/New_York]`).
+pub fn parse_start_at(text: &str) -> anyhow::Result<Timestamp> {
+    let text = text.trim();
+    if let Ok(at) = text.parse::<Timestamp>() {
+        return Ok(at);
+    }
+    text.parse::<jiff::Zoned>()
+        .map(|z| z.timestamp())
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "start_at {text:?}: expected RFC 3339 such as 2026-12-05T14:00:00Z, or a \
+                 local time with its zone such as 2026-12-05T09:00[America/New_York]"
+            )
+        })
 }
 
 /// Reads a rate setting.
@@ -264,6 +310,22 @@ mod tests {
             .read_row(&cells(&[None, None, Some("0")]))
             .unwrap_err();
         assert_eq!(err.column, AGENT_COLUMN);
+    }
+
+    #[test]
+    fn start_at_reads_rfc3339_and_zoned_local_times() {
+        let at = |t: &str| parse_start_at(t).unwrap().to_string();
+        assert_eq!(at("2026-12-05T14:00:00Z"), "2026-12-05T14:00:00Z");
+        assert_eq!(at("2026-12-05T09:00-05:00"), "2026-12-05T14:00:00Z");
+        assert_eq!(
+            at("2026-12-05T09:00[America/New_York]"),
+            "2026-12-05T14:00:00Z"
+        );
+        assert_eq!(
+            at("2026-07-05T09:00[America/New_York]"),
+            "2026-07-05T13:00:00Z"
+        );
+        assert!(parse_start_at("tomorrow").is_err());
     }
 
     #[test]
