@@ -29,7 +29,7 @@
 //!   apply: [`suppress`] (do-not-call lists), [`callers`] (caller numbers in
 //!   turn, paced each), [`hours`] (calling windows in each contact's zone);
 //!   [`waiting`] parks contacts outside their hours between the queue and
-//!   the workers.
+//!   the workers; [`redial`] picks the contacts a resume dials again.
 //! - [`cmd`] holds one file per subcommand; [`cli`] holds the flag types.
 
 pub mod api;
@@ -47,6 +47,7 @@ pub mod phone;
 pub mod pipeline;
 pub mod progress;
 pub mod reconcile;
+pub mod redial;
 pub mod retry;
 pub mod sandbox;
 pub mod screen;

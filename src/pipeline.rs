@@ -24,6 +24,7 @@ use crate::classify::Verdict;
 use crate::contacts::RowReader;
 use crate::limiter::Pacer;
 use crate::outcome::{Prior, Record, Status, WriterHandle};
+use crate::redial::CallHistory;
 use crate::retry::{RetryAfter, RetryPolicy, parse_retry_after};
 use crate::screen::{Contact, Decision, Screen};
 use crate::summary::{Ending, Tally};
@@ -428,6 +429,8 @@ struct Attempt {
     started: Instant,
     /// The caller number every attempt goes out from.
     from_number_id: Option<u64>,
+    /// Earlier calls, when this is a redial.
+    history: CallHistory,
 }
 
 impl Attempt {
@@ -441,6 +444,7 @@ impl Attempt {
             http_status: None,
             started: Instant::now(),
             from_number_id: None,
+            history: contact.history.clone(),
         }
     }
 
@@ -451,7 +455,9 @@ impl Attempt {
         record.http_status = self.http_status;
         record.from_number_id = self.from_number_id;
         // A call counts once it may have been placed.
-        record.calls = u32::from(matches!(status, Status::Dispatched | Status::Unknown));
+        let placed = matches!(status, Status::Dispatched | Status::Unknown);
+        record.calls = self.history.calls_before + u32::from(placed);
+        record.earlier_calls = self.history.earlier_calls.clone();
         record
     }
 }

@@ -9,6 +9,7 @@ use crate::contacts::{CallContext, ContactCells, Layout, Row, RowKind};
 use crate::controls::{DO_NOT_CALL_REASON, Gate, RowControls};
 use crate::outcome::{Ledger, Prior, number_key};
 use crate::phone::{self, PhoneRules, Region};
+use crate::redial::CallHistory;
 
 /// A row that will be dialed.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct Contact {
     pub prior: Prior,
     /// What the row's control columns say (caller number, agent, zone).
     pub controls: RowControls,
+    /// Earlier calls, when this is a redial.
+    pub history: CallHistory,
 }
 
 /// A row that cannot be dialed, with everything a user needs to fix it.
@@ -146,6 +149,11 @@ impl Screen {
             region_column: layout.region_column.as_deref().map(Into::into),
             gate: Gate::default(),
         }
+    }
+
+    /// The campaign's controls, with what they counted.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
     }
 
     /// Applies the campaign's controls (suppression, control columns).
@@ -267,8 +275,12 @@ impl Screen {
                 reason: DO_NOT_CALL_REASON.into(),
             };
         }
+        let mut history = CallHistory::default();
         match prior {
-            Prior::Dispatched => return Decision::Settled { row, prior },
+            Prior::Dispatched => match self.gate.redial(&normalized.e164, &controls) {
+                Some(earlier) => history = earlier,
+                None => return Decision::Settled { row, prior },
+            },
             Prior::Failed if !self.redial.failed => return Decision::Settled { row, prior },
             Prior::Unknown if !self.redial.unknown => {
                 return Decision::HeldUnknown {
@@ -287,6 +299,7 @@ impl Screen {
             context: cells.context,
             prior,
             controls,
+            history,
         }))
     }
 }

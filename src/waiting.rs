@@ -299,8 +299,8 @@ mod tests {
     use crate::controls::{RowControls, parse_zone};
     use crate::outcome::Prior;
 
-    fn contact(row: u64, zone: &str) -> Box<Contact> {
-        Box::new(Contact {
+    fn contact(row: u64, zone: &str) -> Contact {
+        Contact {
             row,
             line: row + 1,
             to_number: format!("+1201555{:04}", row),
@@ -312,7 +312,8 @@ mod tests {
                 zone: Some(parse_zone(zone).unwrap()),
                 ..RowControls::default()
             },
-        })
+            history: Default::default(),
+        }
     }
 
     fn schedule(now: &str, until_window_closes: bool) -> Schedule {
@@ -325,10 +326,10 @@ mod tests {
     }
 
     /// Sends `contacts` into a closed queue.
-    fn queue(contacts: Vec<Box<Contact>>) -> mpsc::Receiver<Box<Contact>> {
+    fn queue(contacts: Vec<Contact>) -> mpsc::Receiver<Box<Contact>> {
         let (tx, rx) = mpsc::channel(contacts.len().max(1));
         for c in contacts {
-            tx.try_send(c).unwrap();
+            tx.try_send(Box::new(c)).unwrap();
         }
         rx
     }
@@ -400,9 +401,10 @@ mod tests {
         scheduler.cap = 2;
         let (tx, mut rx) = mpsc::channel(8);
         for row in 1..=2 {
-            tx.try_send(contact(row, "Asia/Tokyo")).unwrap();
+            tx.try_send(Box::new(contact(row, "Asia/Tokyo"))).unwrap();
         }
-        tx.try_send(contact(3, "America/New_York")).unwrap();
+        tx.try_send(Box::new(contact(3, "America/New_York")))
+            .unwrap();
         drop(tx);
         // New York could be called at once, but the room is full of Tokyo
         // contacts, so reading stops until Tokyo opens at 00:00Z; by then

@@ -281,3 +281,81 @@ fn contacts_outside_their_hours_are_left_for_a_resume() {
         "{json}"
     );
 }
+
+#[test]
+fn a_resume_redials_only_eligible_due_uncapped_contacts_and_keeps_their_history() {
+    let list = numbers(5);
+    let work = Workdir::new();
+    work.write("list.csv", format!("phone\n{}\n", list.join("\n")));
+    let now = jiff::Timestamp::now();
+    let day_ago = now - jiff::SignedDuration::from_hours(24);
+    // An outcome file as `omnidial reconcile` leaves it.
+    let mut out = String::from(
+        "request_id,row,to_number,status,attempts,http_status,error,finished_at,\
+         from_number_id,calls,earlier_calls,call_status,call_duration_s,call_cost,call_log_id\n",
+    );
+    for (row, (calls, at, status)) in [
+        (1, day_ago, "no-answer"),
+        (1, day_ago, "completed"),
+        (1, now, "busy"),
+        (3, day_ago, "no-answer"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        out += &format!(
+            "{},{},{},dispatched,1,200,,{at},,{calls},,{status},0,0,{}\n",
+            101 + row,
+            row + 1,
+            list[row],
+            row
+        );
+    }
+    work.write("out.csv", out);
+    let sandbox = SandboxProc::start(&[]);
+    let redial = [
+        "--resume",
+        "--redial",
+        "no-answer,busy",
+        "--redial-after",
+        "2h",
+        "--max-calls",
+        "3",
+    ];
+
+    let report = work.omnidial(&[
+        "validate",
+        "list.csv",
+        "--out",
+        "out.csv",
+        "--redial",
+        "no-answer,busy",
+        "--redial-after",
+        "2h",
+        "--max-calls",
+        "3",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&report.stdout()).unwrap();
+    assert_eq!(json["held_back"]["redial_not_due"], 1, "{json}");
+    assert_eq!(json["held_back"]["capped"], 1, "{json}");
+
+    run(&work, &sandbox, &redial).expect_code(0);
+    assert_eq!(called(&sandbox), [list[0].clone(), list[4].clone()]);
+
+    let mut rdr = csv::Reader::from_path(work.path("out.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    let of = |row: &str| rows.iter().find(|r| &r[1] == row).unwrap().clone();
+    let first = of("1");
+    assert_eq!(&first[3], "dispatched");
+    assert_eq!(&first[9], "2", "the redial is the second call");
+    assert!(first[10].starts_with("101@"), "{first:?}");
+    assert_eq!(&first[11], "", "the new call is not reconciled yet");
+    assert_eq!(&of("2")[0], "102", "a completed call is left alone");
+    assert_eq!(&of("5")[9], "1");
+
+    // Without --resume a redial is refused before any call.
+    run(&work, &sandbox, &["--redial", "busy"]).expect_code(2);
+    assert_eq!(sandbox.calls().len(), 2);
+}

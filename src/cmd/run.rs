@@ -31,7 +31,10 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     let plan = Plan::from_settings(settings, &args.list.contacts, args.list.out.clone())?;
     let agent_id = plan.require_agent()?;
     // Before anything else: a missing do-not-call list must cost nothing.
-    let gate = Gate::open(&plan.controls, plan.default_region.as_ref())?;
+    if plan.controls.redial.is_some() && !args.resume {
+        anyhow::bail!("--redial dials contacts of an earlier run: add --resume");
+    }
+    let gate = Gate::open(&plan.controls, plan.default_region.as_ref(), &plan.out)?;
     for warning in gate.suppression.warnings() {
         tracing::warn!("{warning}");
     }

@@ -31,7 +31,7 @@ pub fn execute(list: &ListArgs, report: &ReportArgs) -> anyhow::Result<i32> {
 /// The dry run proper, shared with `run --dry-run`.
 pub fn run_dry(list: &ListArgs, opts: &ReportArgs, settings: Settings) -> anyhow::Result<i32> {
     let plan = Plan::from_settings(settings, &list.contacts, list.out.clone())?;
-    let gate = Gate::open(&plan.controls, plan.default_region.as_ref())?;
+    let gate = Gate::open(&plan.controls, plan.default_region.as_ref(), &plan.out)?;
     let gate_warnings = gate.suppression.warnings();
     let (layout, _) = crate::contacts::scan(&plan.contacts, &plan.read)?;
     // An existing outcome file is read, never written: the report then says
@@ -65,6 +65,8 @@ pub fn run_dry(list: &ListArgs, opts: &ReportArgs, settings: Settings) -> anyhow
     if let Some(file) = rejects {
         file.finish()?;
     }
+    report.held_back.redial_not_due = screen.gate().redial_not_due;
+    report.held_back.capped = screen.gate().redial_capped;
 
     report.finish(&plan);
     match opts.format {

@@ -16,16 +16,18 @@ pub mod report;
 
 use std::path::PathBuf;
 
+use anyhow::bail;
 use jiff::tz::TimeZone;
 
-use anyhow::bail;
-
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::campaign::{HoursSettings, Rate, RateSetting, Settings};
 use crate::contacts::{ContactCells, ControlColumn};
 use crate::hours::CallingHours;
 use crate::phone::Region;
+use crate::redial::{
+    CallHistory, DEFAULT_MAX_CALLS, DEFAULT_REDIAL_AFTER, History, Redial, RedialPolicy,
+};
 use crate::suppress::{self, Suppression};
 
 /// A list column that, when present, marks rows never to be dialed.
@@ -60,6 +62,8 @@ pub struct Controls {
     /// Stop, rather than wait, once every remaining contact is outside its
     /// calling hours.
     pub until_window_closes: bool,
+    /// Which dispatched contacts a resume dials again, if any.
+    pub redial: Option<RedialPolicy>,
 }
 
 impl Controls {
@@ -89,12 +93,14 @@ impl Controls {
             .transpose()
             .map_err(|err| anyhow::anyhow!("per_number_rate: {err}"))?;
         let hours = read_hours(&s.hours)?;
+        let redial = read_redial(s)?;
         let start_at = s.start_at.as_deref().map(parse_start_at).transpose()?;
         Ok(Controls {
             needs_zone: hours.is_some(),
             hours,
             start_at,
             until_window_closes: s.until_window_closes.unwrap_or(false),
+            redial,
             from_number_ids,
             per_number_rate,
             suppress: s.suppress.clone().unwrap_or_default(),
@@ -200,6 +206,33 @@ pub fn parse_start_at(text: &str) -> anyhow::Result<Timestamp> {
         })
 }
 
+/// Reads the redial settings: none unless `redial` names statuses.
+fn read_redial(s: &Settings) -> anyhow::Result<Option<RedialPolicy>> {
+    let Some(statuses) = &s.redial else {
+        if s.redial_after.is_some() || s.max_calls.is_some() {
+            bail!("redial_after and max_calls need redial (e.g. --redial no-answer,busy)");
+        }
+        return Ok(None);
+    };
+    let after = match s.redial_after.as_deref() {
+        None => DEFAULT_REDIAL_AFTER,
+        Some(text) => humantime::parse_duration(text.trim())
+            .ok()
+            .and_then(|d| SignedDuration::try_from(d).ok())
+            .ok_or_else(|| {
+                anyhow::anyhow!("redial_after = {text:?}: expected a duration such as 2h or 90min")
+            })?,
+    };
+    let max_calls = s.max_calls.unwrap_or(DEFAULT_MAX_CALLS);
+    RedialPolicy::new(
+        statuses.clone(),
+        after,
+        max_calls,
+        s.max_calls_per_number_per_day,
+    )
+    .map(Some)
+}
+
 /// Reads a rate setting.
 fn parse_rate(setting: &RateSetting) -> Result<Rate, String> {
     match setting {
@@ -257,20 +290,59 @@ pub struct Gate {
     pub controls: Controls,
     /// Numbers never to be dialed.
     pub suppression: Suppression,
+    /// Earlier calls of contacts that may earn a redial.
+    pub history: History,
+    /// Contacts due a redial later, not yet.
+    pub redial_not_due: u64,
+    /// Contacts whose calls reached a cap.
+    pub redial_capped: u64,
+    /// The instant redials are judged at; the system's time when `None`.
+    pub fixed_now: Option<Timestamp>,
 }
 
 impl Gate {
     /// Loads what the controls name (suppression files); fails closed when
     /// a file cannot be read.
-    pub fn open(controls: &Controls, region: Option<&Region>) -> anyhow::Result<Gate> {
+    pub fn open(
+        controls: &Controls,
+        region: Option<&Region>,
+        outcome: &std::path::Path,
+    ) -> anyhow::Result<Gate> {
         let suppression = Suppression::load(&controls.suppress, region)?;
+        let history = match &controls.redial {
+            Some(policy) => History::read(outcome, policy)?,
+            None => History::default(),
+        };
         if !controls.suppress.is_empty() {
             tracing::info!(numbers = suppression.len(), "suppression lists loaded");
         }
         Ok(Gate {
             controls: controls.clone(),
             suppression,
+            history,
+            ..Gate::default()
         })
+    }
+
+    /// Whether a dispatched contact is dialed again, and with what history;
+    /// counts the contacts held back by the gap or a cap.
+    pub fn redial(&mut self, to_number: &str, row: &RowControls) -> Option<CallHistory> {
+        let policy = self.controls.redial.as_ref()?;
+        let past = self.history.get(to_number)?;
+        let now = self.fixed_now.unwrap_or_else(Timestamp::now);
+        let zone = row.zone.clone().unwrap_or(TimeZone::UTC);
+        match policy.judge(past, now, &zone) {
+            Redial::Due(history) => Some(history),
+            Redial::NotDue => {
+                self.redial_not_due += 1;
+                None
+            }
+            Redial::Capped => {
+                self.redial_capped += 1;
+                None
+            }
+            Redial::NotEligible => None,
+        }
     }
 
     /// Why `to_number` is suppressed, if it is: the text for the outcome.
