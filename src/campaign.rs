@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::contacts::ReadOptions;
+use crate::controls::Controls;
 use crate::phone::{PhoneRules, Region, Strictness};
 use crate::retry::RetryPolicy;
 
@@ -100,6 +101,42 @@ pub struct Settings {
     /// Retry schedule.
     #[serde(default)]
     pub retry: RetrySettings,
+    /// Files of numbers never to dial (relative to the campaign file).
+    pub suppress: Option<Vec<PathBuf>>,
+    /// Caller number ids used in turn.
+    pub from_number_ids: Option<Vec<u64>>,
+    /// Calls per second per caller number.
+    pub per_number_rate: Option<RateSetting>,
+    /// When the campaign may start: RFC 3339, or a civil time with a zone.
+    pub start_at: Option<String>,
+    /// Stop, instead of waiting, once every remaining contact is outside
+    /// its calling hours.
+    pub until_window_closes: Option<bool>,
+    /// Reconciled call statuses whose contacts are dialed again.
+    pub redial: Option<Vec<String>>,
+    /// Least time between two calls to one contact.
+    pub redial_after: Option<String>,
+    /// Most calls to one contact in total.
+    pub max_calls: Option<u32>,
+    /// Most calls to one number in one day.
+    pub max_calls_per_number_per_day: Option<u32>,
+    /// Calling hours.
+    #[serde(default)]
+    pub hours: HoursSettings,
+}
+
+/// The `[hours]` table: when contacts may be called, in their own time.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoursSettings {
+    /// Local time windows, e.g. `["09:00-12:00", "13:00-20:00"]`.
+    pub windows: Option<Vec<String>>,
+    /// Days, e.g. `"mon-fri"` or `"mon,wed,fri"`.
+    pub days: Option<String>,
+    /// The campaign's IANA time zone.
+    pub timezone: Option<String>,
+    /// Column holding each row's IANA time zone.
+    pub timezone_column: Option<String>,
 }
 
 /// The `[retry]` table.
@@ -133,21 +170,46 @@ impl Settings {
     pub fn from_file(path: &Path) -> anyhow::Result<Settings> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the campaign file {}", path.display()))?;
-        toml::from_str(&text).map_err(|err| {
+        let mut settings: Settings = toml::from_str(&text).map_err(|err| {
             anyhow::anyhow!(
                 "campaign file {}: {}",
                 path.display(),
                 err.to_string().trim()
             )
-        })
+        })?;
+        // Suppression files sit beside the campaign that names them, so a
+        // campaign works from any directory.
+        let dir = path.parent().unwrap_or(Path::new(""));
+        if let Some(files) = &mut settings.suppress {
+            for file in files.iter_mut() {
+                *file = dir.join(&*file);
+            }
+        }
+        Ok(settings)
     }
 
     /// Lays `over` on top of `self`: every value `over` sets wins.
     pub fn merge(self, over: Settings) -> Settings {
+        // Suppression adds up: a flag must never drop the campaign's own
+        // do-not-call list.
+        let suppress = match (self.suppress, over.suppress) {
+            (Some(mut file), Some(flags)) => {
+                file.extend(flags);
+                Some(file)
+            }
+            (file, flags) => flags.or(file),
+        };
         macro_rules! pick {
             ($($field:ident),*) => {
                 Settings {
                     $($field: over.$field.or(self.$field),)*
+                    suppress,
+                    hours: HoursSettings {
+                        windows: over.hours.windows.or(self.hours.windows),
+                        days: over.hours.days.or(self.hours.days),
+                        timezone: over.hours.timezone.or(self.hours.timezone),
+                        timezone_column: over.hours.timezone_column.or(self.hours.timezone_column),
+                    },
                     retry: RetrySettings {
                         max_attempts: over.retry.max_attempts.or(self.retry.max_attempts),
                         initial_backoff: over.retry.initial_backoff.or(self.retry.initial_backoff),
@@ -183,7 +245,15 @@ impl Settings {
             phone_validation,
             allow_extensions,
             allow_premium,
-            flexible
+            flexible,
+            from_number_ids,
+            per_number_rate,
+            start_at,
+            until_window_closes,
+            redial,
+            redial_after,
+            max_calls,
+            max_calls_per_number_per_day
         )
     }
 }
@@ -269,6 +339,8 @@ pub struct Plan {
     pub phone: PhoneRules,
     /// Region for numbers without a country code.
     pub default_region: Option<Region>,
+    /// Suppression, caller numbers, calling hours and redials.
+    pub controls: Controls,
 }
 
 /// Where the API key is read from. Holds no key itself.
@@ -287,6 +359,7 @@ impl Plan {
         contacts: &Path,
         out: Option<PathBuf>,
     ) -> anyhow::Result<Plan> {
+        let controls = Controls::from_settings(&s)?;
         let base_url = s.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.into());
         let base_url = check_base_url(&base_url)?;
         let key_source = match (s.api_key_file, s.api_key_env) {
@@ -342,6 +415,7 @@ impl Plan {
                 context_columns: s.context_columns,
                 exclude_columns: s.exclude_columns.unwrap_or_default(),
                 flexible: s.flexible.unwrap_or(false),
+                control_columns: controls.columns(),
             },
             phone: PhoneRules {
                 strictness: s.phone_validation.unwrap_or_default(),
@@ -349,6 +423,7 @@ impl Plan {
                 allow_premium: s.allow_premium.unwrap_or(false),
             },
             default_region,
+            controls,
         })
     }
 
@@ -516,6 +591,24 @@ mod tests {
         assert_eq!(merged.agent_id, Some(2));
         assert_eq!(merged.rate, Some(RateSetting::PerSecond(5.0)));
         assert_eq!(merged.retry.max_attempts, Some(2));
+    }
+
+    #[test]
+    fn suppression_files_add_up_and_sit_beside_the_campaign() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("june.toml");
+        std::fs::write(&path, "suppress = [\"dnc.csv\"]\n[hours]\ndays = \"mon\"").unwrap();
+        let file = Settings::from_file(&path).unwrap();
+        let flags = Settings {
+            suppress: Some(vec![PathBuf::from("optouts.txt")]),
+            ..Settings::default()
+        };
+        let merged = file.merge(flags);
+        assert_eq!(
+            merged.suppress.unwrap(),
+            [dir.path().join("dnc.csv"), PathBuf::from("optouts.txt")]
+        );
+        assert_eq!(merged.hours.days.as_deref(), Some("mon"));
     }
 
     #[test]

@@ -232,6 +232,9 @@ pub struct ListArgs {
     /// Header names, e.g. internal_notes. None by default.
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub exclude_columns: Option<Vec<String>>,
+
+    #[command(flatten)]
+    pub controls: crate::controls::args::ControlArgs,
 }
 
 /// Where the API key is read from; shared by `run` and `reconcile`. The
@@ -445,7 +448,7 @@ impl ListArgs {
             flexible: on(self.flexible),
             context_columns: self.context_columns.clone(),
             exclude_columns: self.exclude_columns.clone(),
-            ..Settings::default()
+            ..self.controls.to_settings()
         }
     }
 

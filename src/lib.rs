@@ -29,6 +29,11 @@
 //! - [`campaign`] turns the campaign file and flags into a checked plan.
 //! - [`sandbox`] is a simulated API on 127.0.0.1 for tests and rehearsals;
 //!   nothing in the dialer depends on it.
+//! - [`controls`] gathers the campaign controls the screen and the workers
+//!   apply: [`suppress`] (do-not-call lists), [`callers`] (caller numbers in
+//!   turn, paced each), [`hours`] (calling windows in each contact's zone);
+//!   [`waiting`] parks contacts outside their hours between the queue and
+//!   the workers; [`redial`] picks the contacts a resume dials again.
 //! - [`report`] reads an outcome file, finished or not, into a campaign
 //!   summary; [`reconcile`] joins the platform's call logs to it.
 //! - [`cmd`] holds one file per subcommand; [`cli`] holds the flag types;
@@ -36,11 +41,14 @@
 //!   reports.
 
 pub mod api;
+pub mod callers;
 pub mod campaign;
 pub mod classify;
 pub mod cli;
 pub mod cmd;
 pub mod contacts;
+pub mod controls;
+pub mod hours;
 pub mod limiter;
 pub mod logging;
 pub mod outcome;
@@ -48,9 +56,12 @@ pub mod phone;
 pub mod pipeline;
 pub mod progress;
 pub mod reconcile;
+pub mod redial;
 pub mod report;
 pub mod retry;
 pub mod sandbox;
 pub mod screen;
 pub mod summary;
+pub mod suppress;
 pub mod version;
+pub mod waiting;

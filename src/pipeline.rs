@@ -19,13 +19,16 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiClient, DispatchBody};
+use crate::callers::CallerPool;
 use crate::classify::Verdict;
 use crate::contacts::RowReader;
 use crate::limiter::Pacer;
 use crate::outcome::{Prior, Record, Status, WriterHandle};
+use crate::redial::CallHistory;
 use crate::retry::{RetryAfter, RetryPolicy, parse_retry_after};
 use crate::screen::{Contact, Decision, Screen};
 use crate::summary::{Ending, Tally};
+use crate::waiting::{Next, Schedule, Scheduler};
 
 /// Contacts waiting in the queue per permit; enough to keep every worker
 /// busy, small enough that a slow API slows the reader, not memory.
@@ -49,6 +52,18 @@ impl Stop {
     /// Stops intake after Ctrl-C (exit 130).
     pub fn interrupt(&self) {
         self.stop_with(Ending::Interrupted);
+    }
+
+    /// Stops intake because nothing may be dialed until a later time that
+    /// `message` names (exit 3, as a quota stop).
+    pub fn until_later(&self, message: String) {
+        tracing::info!("{message}");
+        if let Ok(mut reason) = self.reason.lock()
+            && reason.is_none()
+        {
+            *reason = Some(Ending::Stopped(message));
+        }
+        self.token.cancel();
     }
 
     /// Whether intake has stopped.
@@ -134,6 +149,10 @@ pub struct Dialer {
     pub stop: Stop,
     /// The failure streak.
     breaker: Mutex<Breaker>,
+    /// Caller numbers in turn, and their pacing.
+    callers: CallerPool,
+    /// Calling hours and the wall clock.
+    schedule: Schedule,
 }
 
 impl Dialer {
@@ -163,7 +182,21 @@ impl Dialer {
             breaker_threshold,
             stop,
             breaker: Mutex::new(Breaker::default()),
+            callers: CallerPool::default(),
+            schedule: Schedule::default(),
         }
+    }
+
+    /// Dials each contact only inside its calling hours.
+    pub fn with_schedule(mut self, schedule: Schedule) -> Dialer {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Sends calls from the pool's numbers (row overrides win).
+    pub fn with_callers(mut self, callers: CallerPool) -> Dialer {
+        self.callers = callers;
+        self
     }
 }
 
@@ -186,13 +219,20 @@ pub async fn run(
 
     let permits = Arc::new(Semaphore::new(concurrency));
     let mut tasks = JoinSet::new();
+    let mut scheduler = Scheduler::new(dialer.schedule.clone());
+    let mut closed = None;
     loop {
         let contact = tokio::select! {
             biased;
             _ = dialer.stop.stopped() => break,
-            contact = queue_rx.recv() => match contact {
-                Some(contact) => contact,
-                None => break,
+            next = scheduler.next(&mut queue_rx) => match next {
+                Next::Dial(contact) => contact,
+                Next::Done => break,
+                Next::Closed(message) => {
+                    // Calls already handed to a task still go out.
+                    closed = Some(message);
+                    break;
+                }
             },
         };
         let permit = tokio::select! {
@@ -212,13 +252,20 @@ pub async fn run(
         while tasks.try_join_next().is_some() {}
     }
 
-    // Contacts still queued were never attempted: no intent, no record.
+    // Contacts still queued or waiting for their hours were never
+    // attempted: no intent, no record.
+    for _ in 0..scheduler.waiting() {
+        Tally::bump(&dialer.tally.released);
+    }
     queue_rx.close();
     while queue_rx.recv().await.is_some() {
         Tally::bump(&dialer.tally.released);
     }
     while let Some(joined) = tasks.join_next().await {
         joined.context("a dialing task panicked")?;
+    }
+    if let Some(message) = closed {
+        dialer.stop.until_later(message);
     }
     let read = tokio::task::spawn_blocking(move || reader.join())
         .await
@@ -306,18 +353,27 @@ fn spawn_reader(
 #[tracing::instrument(level = "debug", skip_all, fields(row = contact.row))]
 async fn dial(dialer: &Dialer, contact: Contact) {
     let mut attempt = Attempt::new(&contact);
+    attempt.from_number_id = dialer
+        .callers
+        .pick(contact.controls.from_number_id)
+        .or(dialer.from_number_id);
     let mut rng = SmallRng::from_os_rng();
     loop {
+        // The caller number's own pace first, so that a turn of the shared
+        // pacer is not spent waiting on one busy number.
         let proceed = tokio::select! {
             biased;
             _ = dialer.stop.stopped() => false,
-            _ = dialer.pacer.wait_turn() => true,
+            _ = async {
+                dialer.callers.wait_turn(attempt.from_number_id).await;
+                dialer.pacer.wait_turn().await;
+            } => true,
         };
         if !proceed {
             return release(dialer, &mut attempt).await;
         }
         if !attempt.intent_written {
-            let intent = Record::new(contact.row, contact.to_number.clone(), Status::Sending);
+            let intent = attempt.record(Status::Sending, "");
             if dialer.writer.intent(intent).await.is_err() {
                 // The intent is not on disk, so nothing may be sent.
                 dialer
@@ -331,9 +387,9 @@ async fn dial(dialer: &Dialer, contact: Contact) {
         attempt.count += 1;
         Tally::bump(&dialer.tally.requests);
         let body = DispatchBody {
-            agent_id: dialer.agent_id,
+            agent_id: contact.controls.agent_id.unwrap_or(dialer.agent_id),
             to_number: &contact.to_number,
-            from_number_id: dialer.from_number_id,
+            from_number_id: attempt.from_number_id,
             call_context: &contact.context,
         };
         let (verdict, http_status) = dialer.client.dispatch(&body).await;
@@ -371,6 +427,10 @@ struct Attempt {
     http_status: Option<u16>,
     /// When the first attempt began.
     started: Instant,
+    /// The caller number every attempt goes out from.
+    from_number_id: Option<u64>,
+    /// Earlier calls, when this is a redial.
+    history: CallHistory,
 }
 
 impl Attempt {
@@ -383,6 +443,8 @@ impl Attempt {
             intent_written: false,
             http_status: None,
             started: Instant::now(),
+            from_number_id: None,
+            history: contact.history.clone(),
         }
     }
 
@@ -391,6 +453,11 @@ impl Attempt {
         let mut record = Record::new(self.row, self.to_number.clone(), status).with_error(error);
         record.attempts = self.count;
         record.http_status = self.http_status;
+        record.from_number_id = self.from_number_id;
+        // A call counts once it may have been placed.
+        let placed = matches!(status, Status::Dispatched | Status::Unknown);
+        record.calls = self.history.calls_before + u32::from(placed);
+        record.earlier_calls = self.history.earlier_calls.clone();
         record
     }
 }

@@ -6,8 +6,10 @@
 use std::sync::Arc;
 
 use crate::contacts::{CallContext, ContactCells, Layout, Row, RowKind};
+use crate::controls::{DO_NOT_CALL_REASON, Gate, RowControls};
 use crate::outcome::{Ledger, Prior, number_key};
 use crate::phone::{self, PhoneRules, Region};
+use crate::redial::CallHistory;
 
 /// A row that will be dialed.
 #[derive(Debug, Clone)]
@@ -26,6 +28,10 @@ pub struct Contact {
     pub context: CallContext,
     /// What earlier runs left for this contact.
     pub prior: Prior,
+    /// What the row's control columns say (caller number, agent, zone).
+    pub controls: RowControls,
+    /// Earlier calls, when this is a redial.
+    pub history: CallHistory,
 }
 
 /// A row that cannot be dialed, with everything a user needs to fix it.
@@ -119,6 +125,8 @@ pub struct Screen {
     phone_column: Arc<str>,
     /// Name of the region column, for messages.
     region_column: Option<Arc<str>>,
+    /// Campaign controls: suppression and the control columns.
+    gate: Gate,
 }
 
 impl Screen {
@@ -139,7 +147,19 @@ impl Screen {
             redial,
             phone_column: layout.phone_column.as_str().into(),
             region_column: layout.region_column.as_deref().map(Into::into),
+            gate: Gate::default(),
         }
+    }
+
+    /// The campaign's controls, with what they counted.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    /// Applies the campaign's controls (suppression, control columns).
+    pub fn with_gate(mut self, gate: Gate) -> Screen {
+        self.gate = gate;
+        self
     }
 
     /// Whether an earlier run already recorded a verdict for this row, so
@@ -167,9 +187,19 @@ impl Screen {
             }
             RowKind::Contact(cells) => cells,
         };
-        match self.normalize(row.row, row.line, &cells) {
-            Ok(normalized) => self.admit(row.row, row.line, cells, normalized),
-            Err(rejection) => Decision::Invalid(rejection),
+        let normalized = match self.normalize(row.row, row.line, &cells) {
+            Ok(normalized) => normalized,
+            Err(rejection) => return Decision::Invalid(rejection),
+        };
+        match self.gate.controls.read_row(&cells) {
+            Ok(controls) => self.admit(row.row, row.line, cells, normalized, controls),
+            Err(err) => Decision::Invalid(Rejection {
+                row: row.row,
+                line: row.line,
+                column: err.column,
+                value: err.value,
+                reason: err.reason,
+            }),
         }
     }
 
@@ -206,6 +236,7 @@ impl Screen {
         line: u64,
         cells: ContactCells,
         normalized: phone::Normalized,
+        controls: RowControls,
     ) -> Decision {
         let Some(number) = number_key(&normalized.e164) else {
             // normalize promises E.164; a failure here is a bug, not input.
@@ -217,6 +248,13 @@ impl Screen {
                 reason: format!("internal error: {:?} is not E.164", normalized.e164),
             });
         };
+        if let Some(reason) = self.gate.suppressed(&normalized.e164) {
+            return Decision::Skipped {
+                row,
+                to_number: normalized.e164,
+                reason,
+            };
+        }
         let allow_duplicates = self.allow_duplicates;
         let entry = self.ledger.entry(number, row);
         if entry.first_row != 0 && !allow_duplicates {
@@ -228,8 +266,21 @@ impl Screen {
         }
         entry.first_row = u32::try_from(row).unwrap_or(u32::MAX);
         let prior = entry.prior;
+        // Checked after the number is registered, so that a later row with
+        // the same number is skipped as a duplicate rather than dialed.
+        if controls.do_not_call {
+            return Decision::Skipped {
+                row,
+                to_number: normalized.e164,
+                reason: DO_NOT_CALL_REASON.into(),
+            };
+        }
+        let mut history = CallHistory::default();
         match prior {
-            Prior::Dispatched => return Decision::Settled { row, prior },
+            Prior::Dispatched => match self.gate.redial(&normalized.e164, &controls) {
+                Some(earlier) => history = earlier,
+                None => return Decision::Settled { row, prior },
+            },
             Prior::Failed if !self.redial.failed => return Decision::Settled { row, prior },
             Prior::Unknown if !self.redial.unknown => {
                 return Decision::HeldUnknown {
@@ -247,6 +298,8 @@ impl Screen {
             assumed_region: normalized.assumed_region,
             context: cells.context,
             prior,
+            controls,
+            history,
         }))
     }
 }

@@ -84,7 +84,10 @@ fn long_help_explains_every_setting_and_the_environment() {
     let names = omnidial::cmd::config::setting_names().unwrap();
     for key in &names {
         let id = omnidial::cmd::config::flag_id(key);
-        let arg = run.get_arguments().find(|a| a.get_id() == id).unwrap();
+        let arg = run
+            .get_arguments()
+            .find(|a| a.get_id() == id.as_str())
+            .unwrap();
         let help = format!(
             "{} {}",
             arg.get_help().map(|h| h.to_string()).unwrap_or_default(),

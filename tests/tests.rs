@@ -6,6 +6,7 @@ mod util;
 
 mod cases;
 mod cli;
+mod controls;
 mod crash;
 mod faults;
 mod resume;

@@ -137,7 +137,7 @@ pub fn resolve(args: &ConfigArgs, matches: &ArgMatches) -> anyhow::Result<Resolu
     let mut settings = BTreeMap::new();
     for key in setting_names()? {
         let id = flag_id(&key);
-        let arg = config.and_then(|c| c.get_arguments().find(|a| a.get_id() == id));
+        let arg = config.and_then(|c| c.get_arguments().find(|a| a.get_id() == id.as_str()));
         let (source, value) = layers
             .iter()
             .find_map(|(source, layer)| {
@@ -147,7 +147,7 @@ pub fn resolve(args: &ConfigArgs, matches: &ArgMatches) -> anyhow::Result<Resolu
                     .map(|v| (*source, v.clone()))
             })
             .unwrap_or((Source::Default, Value::Null));
-        let source = match (source, matches.value_source(id)) {
+        let source = match (source, matches.value_source(&id)) {
             (Source::Flag, Some(ValueSource::EnvVariable)) => Source::Environment,
             (source, _) => source,
         };
@@ -178,9 +178,17 @@ pub fn setting_names() -> anyhow::Result<Vec<String>> {
     Ok(flat(&Settings::default())?.into_keys().collect())
 }
 
-/// The id of the flag that sets a setting: its name, without the table.
-pub fn flag_id(key: &str) -> &str {
-    key.strip_prefix("retry.").unwrap_or(key)
+/// The id of the flag that sets a setting: `[retry]` settings and the
+/// hours' time zones go by their own name, other table settings by table
+/// and name (`hours.days` is `--hours-days`).
+pub fn flag_id(key: &str) -> String {
+    match key.split_once('.') {
+        Some(("retry", name)) | Some(("hours", name @ ("timezone" | "timezone_column"))) => {
+            name.to_string()
+        }
+        Some((table, name)) => format!("{table}_{name}"),
+        None => key.to_string(),
+    }
 }
 
 /// A settings layer as `name → value`, the `[retry]` table flattened to
@@ -315,7 +323,9 @@ mod tests {
         for sub in ["run", "config"] {
             let cmd = command.find_subcommand(sub).unwrap();
             for key in setting_names().unwrap() {
-                let arg = cmd.get_arguments().find(|a| a.get_id() == flag_id(&key));
+                let arg = cmd
+                    .get_arguments()
+                    .find(|a| a.get_id() == flag_id(&key).as_str());
                 let long = arg.and_then(|a| a.get_long());
                 assert_eq!(
                     long.map(str::to_string),

@@ -9,8 +9,10 @@ use anyhow::Context;
 
 use super::{EXIT_STOPPED, Failure};
 use crate::api::{ApiClient, ClientSettings, check_reachable};
+use crate::callers::CallerPool;
 use crate::campaign::{ApiKey, Plan};
 use crate::cli::RunArgs;
+use crate::controls::Gate;
 use crate::limiter::Pacer;
 use crate::outcome::{self, OpenMode, OpenedLog, compact::compact, writer};
 use crate::pipeline::{self, Dialer, Stop};
@@ -18,6 +20,7 @@ use crate::progress::{Progress, say};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::screen::{Redial, Screen};
 use crate::summary::{Ending, Summary, Tally};
+use crate::waiting::{Clock, Schedule, wait_for_start};
 
 /// Runs a campaign (or a dry run) and returns the exit code.
 pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
@@ -27,6 +30,14 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     }
     let plan = Plan::from_settings(settings, &args.list.contacts, args.list.out.clone())?;
     let agent_id = plan.require_agent()?;
+    // Before anything else: a missing do-not-call list must cost nothing.
+    if plan.controls.redial.is_some() && !args.resume {
+        anyhow::bail!("--redial dials contacts of an earlier run: add --resume");
+    }
+    let gate = Gate::open(&plan.controls, plan.default_region.as_ref(), &plan.out)?;
+    for warning in gate.suppression.warnings() {
+        tracing::warn!("{warning}");
+    }
     let (layout, stats) = crate::contacts::scan(&plan.contacts, &plan.read)?;
 
     // The sandbox needs no key; a real run refuses to start without one.
@@ -80,26 +91,42 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
         plan.default_region,
         plan.allow_duplicates,
         redial,
-    );
+    )
+    .with_gate(gate);
 
     let tally = Arc::new(Tally::default());
     let stop = Stop::default();
     watch_ctrl_c(stop.clone());
-    let dialer = Arc::new(Dialer::new(
-        client,
-        Pacer::new(plan.rate, plan.burst),
-        writer,
-        tally.clone(),
-        plan.retry,
-        plan.retry_ambiguous,
-        agent_id,
-        plan.from_number_id,
-        plan.circuit_breaker,
-        stop,
-    ));
+    let schedule = Schedule {
+        hours: plan.controls.hours.clone(),
+        until_window_closes: plan.controls.until_window_closes,
+        clock: Clock::system(),
+    };
+    let dialer = Arc::new(
+        Dialer::new(
+            client,
+            Pacer::new(plan.rate, plan.burst),
+            writer,
+            tally.clone(),
+            plan.retry,
+            plan.retry_ambiguous,
+            agent_id,
+            plan.from_number_id,
+            plan.circuit_breaker,
+            stop,
+        )
+        .with_callers(CallerPool::new(
+            plan.controls.from_number_ids.clone(),
+            plan.controls.per_number_rate,
+        ))
+        .with_schedule(schedule.clone()),
+    );
 
     tracing::info!(contacts = stats.records, out = %plan.out.display(), "campaign starting");
     let started = Instant::now();
+    if let Some(start_at) = plan.controls.start_at {
+        wait_for_start(start_at, &schedule.clock, dialer.stop.stopped()).await;
+    }
     let progress = Progress::start(Some(stats.records), tally.clone(), args.quiet);
     let ending = pipeline::run(dialer.clone(), rows, screen, plan.concurrency).await;
     progress.finish();

@@ -11,6 +11,8 @@ use serde::Serialize;
 use crate::api::DispatchBody;
 use crate::campaign::{Plan, Rate, Settings};
 use crate::cli::{Format, ListArgs, ReportArgs};
+use crate::controls::Gate;
+use crate::controls::report::HeldBack;
 use crate::outcome::{Prior, read_ledger};
 use crate::screen::{Contact, Decision, Redial, Rejection, Screen};
 
@@ -29,6 +31,8 @@ pub fn execute(list: &ListArgs, report: &ReportArgs) -> anyhow::Result<i32> {
 /// The dry run proper, shared with `run --dry-run`.
 pub fn run_dry(list: &ListArgs, opts: &ReportArgs, settings: Settings) -> anyhow::Result<i32> {
     let plan = Plan::from_settings(settings, &list.contacts, list.out.clone())?;
+    let gate = Gate::open(&plan.controls, plan.default_region.as_ref(), &plan.out)?;
+    let gate_warnings = gate.suppression.warnings();
     let (layout, _) = crate::contacts::scan(&plan.contacts, &plan.read)?;
     // An existing outcome file is read, never written: the report then says
     // what a resume would leave alone.
@@ -40,15 +44,19 @@ pub fn run_dry(list: &ListArgs, opts: &ReportArgs, settings: Settings) -> anyhow
         plan.default_region,
         plan.allow_duplicates,
         Redial::default(),
-    );
+    )
+    .with_gate(gate);
 
     let mut report = Report::new(&layout, &plan);
+    let now = jiff::Timestamp::now();
+    report.warnings.extend(gate_warnings);
     let mut rejects = match &opts.rejects {
         Some(path) => Some(RejectsFile::create(path)?),
         None => None,
     };
     for row in crate::contacts::open(&plan.contacts, &plan.read)? {
         let decision = screen.judge(row?);
+        report.held_back.note(&decision, &plan.controls, now);
         if let (Decision::Invalid(rejection), Some(file)) = (&decision, rejects.as_mut()) {
             file.write(rejection)?;
         }
@@ -57,6 +65,8 @@ pub fn run_dry(list: &ListArgs, opts: &ReportArgs, settings: Settings) -> anyhow
     if let Some(file) = rejects {
         file.finish()?;
     }
+    report.held_back.redial_not_due = screen.gate().redial_not_due;
+    report.held_back.capped = screen.gate().redial_capped;
 
     report.finish(&plan);
     match opts.format {
@@ -106,6 +116,8 @@ pub struct Report {
     pub requests: Vec<Preview>,
     /// Warnings about the list.
     pub warnings: Vec<String>,
+    /// Contacts each campaign control holds back.
+    pub held_back: HeldBack,
 }
 
 /// A group of rejections with the same reason.
@@ -188,6 +200,7 @@ impl Report {
             estimated_seconds: None,
             requests: vec![],
             warnings,
+            held_back: HeldBack::default(),
         }
     }
 
@@ -204,6 +217,7 @@ impl Report {
                     group.rows.push(rejection.row);
                 }
             }
+            Decision::Skipped { reason, .. } if reason.starts_with("suppressed") => {}
             Decision::Skipped { row, reason, .. } => {
                 self.duplicates.push(Duplicate { row, reason })
             }
@@ -285,6 +299,7 @@ impl Report {
                 self.held_unknown
             );
         }
+        out += &self.held_back.to_text();
         for (reason, group) in &self.rejected_by_reason {
             out += &format!(
                 "\nrejected ({}): {reason}\n  rows {}\n",

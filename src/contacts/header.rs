@@ -34,6 +34,8 @@ pub(crate) struct ColumnPlan {
     pub region: Option<usize>,
     /// Context columns in file order, with their shared keys.
     pub context: Vec<(usize, Arc<str>)>,
+    /// Index of each control column of the options, where present.
+    pub controls: Vec<Option<usize>>,
     /// Number of header columns.
     pub width: usize,
 }
@@ -110,7 +112,20 @@ pub(crate) fn plan_columns(
         None => None,
     };
 
+    let controls = opts
+        .control_columns
+        .iter()
+        .map(|c| match find(c.setting, &c.name) {
+            Ok(i) => Ok(Some(i)),
+            Err(_) if !c.required => Ok(None),
+            Err(err) => Err(err),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    // Control columns steer the dialer; the agent never sees them, even when
+    // `context_columns` names one.
     let context = (0..names.len())
+        .filter(|i| !controls.contains(&Some(*i)))
         .filter(|i| match &chosen {
             Some(chosen) => chosen.contains(i) && !excluded.contains(i),
             None => *i != phone && Some(*i) != region && !excluded.contains(i),
@@ -125,6 +140,7 @@ pub(crate) fn plan_columns(
         phone,
         region,
         context,
+        controls,
         width: names.len(),
     };
     Ok(HeaderPlan {
@@ -272,6 +288,24 @@ mod tests {
         let p = plan(&["phone", "country", "secret", "name"], &opts).unwrap();
         assert_eq!(p.plan.region, Some(1));
         assert_eq!(keys(&p), vec!["name"]);
+    }
+
+    #[test]
+    fn control_columns_leave_the_context_and_only_named_ones_must_exist() {
+        let control = |name: &str, required| crate::contacts::ControlColumn {
+            setting: "timezone_column",
+            name: name.into(),
+            required,
+        };
+        let opts = ReadOptions {
+            control_columns: vec![control("do_not_call", false), control("TZ", true)],
+            ..ReadOptions::default()
+        };
+        let p = plan(&["phone", "tz", "name"], &opts).unwrap();
+        assert_eq!(p.plan.controls, vec![None, Some(1)]);
+        assert_eq!(keys(&p), vec!["name"]);
+        let err = plan(&["phone", "name"], &opts).unwrap_err().to_string();
+        assert!(err.contains("timezone_column"), "{err}");
     }
 
     #[test]

@@ -30,6 +30,20 @@ pub use error::{ListError, Place};
 pub use header::PHONE_NAMES;
 pub use rows::{CallContext, ContactCells, Row, RowKind, RowReader};
 
+/// A column that steers the dialer rather than the agent (a per-row caller
+/// number, agent, time zone or do-not-call flag). When present its cell is
+/// handed over in [`ContactCells::controls`] and never put into the context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlColumn {
+    /// The setting that names the column, for messages.
+    pub setting: &'static str,
+    /// The column's name (trimmed, any case).
+    pub name: String,
+    /// Whether a list without the column is an error (a column the user
+    /// named) rather than a column simply not used (a conventional name).
+    pub required: bool,
+}
+
 use decode::{Decoded, Fault};
 use records::{RecordSource, SourceError};
 use sniff::{PREFIX_LEN, Sniffed};
@@ -57,6 +71,8 @@ pub struct ReadOptions {
     /// Pad short rows with empty cells instead of reporting them ragged.
     /// Long rows are always ragged.
     pub flexible: bool,
+    /// Control columns, in the order their cells are handed over.
+    pub control_columns: Vec<ControlColumn>,
 }
 
 /// What the header told us; shown in reports.

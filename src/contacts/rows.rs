@@ -62,6 +62,10 @@ pub struct ContactCells {
     pub region: Option<String>,
     /// The `call_context` of the dispatch.
     pub context: CallContext,
+    /// The cells of the control columns, in the order of
+    /// [`ReadOptions::control_columns`](super::ReadOptions); `None` when the
+    /// column is absent or the cell empty.
+    pub controls: Vec<Option<String>>,
 }
 
 /// `call_context`: header key to cell text, in column order, empty cells
@@ -328,10 +332,19 @@ fn contact_cells(record: &RawRecord, plan: &ColumnPlan) -> Result<ContactCells, 
             context.push((Arc::clone(key), value.to_string()));
         }
     }
+    let mut controls = Vec::with_capacity(plan.controls.len());
+    for index in &plan.controls {
+        let cell = match index {
+            Some(index) => Some(text(*index)?).filter(|s| !s.trim().is_empty()),
+            None => None,
+        };
+        controls.push(cell.map(str::to_string));
+    }
     Ok(ContactCells {
         phone,
         region,
         context: CallContext(context),
+        controls,
     })
 }
 

@@ -144,13 +144,17 @@ fn move_aside(path: &Path) -> anyhow::Result<PathBuf> {
 
 /// Opens an existing log to continue its campaign.
 fn resume(path: &Path, allow_duplicates: bool) -> anyhow::Result<OpenedLog> {
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
         .with_context(|| format!("cannot open the outcome file {}", path.display()))?;
     lock(&file, path)?;
+    resume_file(path, file, allow_duplicates)
+}
 
+/// Continues the campaign in `file`, open and locked.
+fn resume_file(path: &Path, mut file: File, allow_duplicates: bool) -> anyhow::Result<OpenedLog> {
     let complete =
         complete_len(&mut file).with_context(|| format!("cannot read {}", path.display()))?;
     let len = file.metadata()?.len();
@@ -175,6 +179,11 @@ fn resume(path: &Path, allow_duplicates: bool) -> anyhow::Result<OpenedLog> {
             moved_aside: None,
         });
     };
+    if !columns.is_complete() && columns.has_core() {
+        let upgraded = add_new_columns(path, &mut file, complete, &columns)
+            .with_context(|| format!("cannot add the new columns to {}", path.display()))?;
+        return resume_file(path, upgraded, allow_duplicates);
+    }
     if !columns.is_complete() {
         bail!(
             "{} lacks the columns {} that omnidial writes; it was not written by omnidial \
@@ -211,6 +220,62 @@ fn resume(path: &Path, allow_duplicates: bool) -> anyhow::Result<OpenedLog> {
         torn_warning,
         moved_aside: None,
     })
+}
+
+/// Gives a file written by an earlier omnidial the columns it lacks: the
+/// header gains them at its end and every record is padded, through a temp
+/// file renamed over the log, so a crash leaves the old file whole. The new
+/// file is locked before the rename, so no other run can slip in between.
+/// A torn tail is copied as it is, for the resume to repair.
+fn add_new_columns(
+    path: &Path,
+    file: &mut File,
+    complete: u64,
+    columns: &ColumnMap,
+) -> anyhow::Result<File> {
+    let tmp = path.with_extension("upgrading");
+    let out = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&tmp)
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
+    lock(&out, &tmp)?;
+
+    file.seek(SeekFrom::Start(0))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(BufReader::new((&*file).take(complete)));
+    let mut wtr = csv::WriterBuilder::new().from_writer(std::io::BufWriter::new(&out));
+    let mut width = 0;
+    let mut record = csv::StringRecord::new();
+    while rdr.read_record(&mut record)? {
+        if width == 0 {
+            record.extend(columns.missing());
+            width = record.len();
+        }
+        while record.len() < width {
+            record.push_field("");
+        }
+        wtr.write_record(&record)?;
+    }
+    wtr.flush()?;
+    drop(wtr);
+
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(complete))?;
+    file.read_to_end(&mut tail)?;
+    (&out).write_all(&tail)?;
+    out.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    tracing::info!(
+        columns = columns.missing().join(","),
+        "added the new outcome columns to {}",
+        path.display()
+    );
+    Ok(out)
 }
 
 /// Length of the file up to and including its last newline: every record
@@ -333,4 +398,36 @@ fn read_records(
         apply(&rec);
     }
     Ok(columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::record::CORE_COLUMNS;
+
+    #[test]
+    fn a_resume_adds_the_new_columns_to_an_older_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let old = format!(
+            "{}\n7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00Z\n,2,+12015550102,sen",
+            COLUMNS[..CORE_COLUMNS].join(",")
+        );
+        std::fs::write(&path, old).unwrap();
+
+        let log = open_for_run(&path, OpenMode::Resume, false).unwrap();
+        assert!(log.columns.is_complete());
+        assert_eq!(log.repairs.len(), 1, "the torn tail is still repaired");
+        assert_eq!(log.repairs[0].row, 2);
+        assert!(log.torn_warning.is_some());
+        drop(log);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some(COLUMNS.join(",").as_str()));
+        assert_eq!(
+            lines.next(),
+            Some("7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00Z,,,")
+        );
+        assert_eq!(lines.next(), None);
+    }
 }

@@ -11,8 +11,9 @@ use std::str::FromStr;
 
 use jiff::Timestamp;
 
-/// The columns of the outcome file, in order. Users' scripts rely on them.
-pub const COLUMNS: [&str; 8] = [
+/// The columns of the outcome file, in order. Users' scripts rely on them,
+/// so new columns only ever go at the end.
+pub const COLUMNS: [&str; 11] = [
     "request_id",
     "row",
     "to_number",
@@ -21,7 +22,14 @@ pub const COLUMNS: [&str; 8] = [
     "http_status",
     "error",
     "finished_at",
+    "from_number_id",
+    "calls",
+    "earlier_calls",
 ];
+
+/// How many of [`COLUMNS`] every outcome file has; files written before
+/// the later ones existed still read, and a resume adds those columns.
+pub const CORE_COLUMNS: usize = 8;
 
 /// Longest error text kept in a record; server messages can be pages long.
 const MAX_ERROR_CHARS: usize = 300;
@@ -116,6 +124,14 @@ pub struct Record {
     pub error: String,
     /// When the record was made (for `sending`: when the request left).
     pub at: Timestamp,
+    /// The caller number the call went out from, if one was named.
+    pub from_number_id: Option<u64>,
+    /// Calls that were (or may have been) placed to this contact so far,
+    /// this record's included.
+    pub calls: u32,
+    /// The contact's earlier calls, oldest first, as `REQUEST_ID@TIME`
+    /// separated by spaces (`?` for a call whose id is unknown).
+    pub earlier_calls: String,
 }
 
 impl Record {
@@ -130,6 +146,9 @@ impl Record {
             http_status: None,
             error: String::new(),
             at: now(),
+            from_number_id: None,
+            calls: 0,
+            earlier_calls: String::new(),
         }
     }
 
@@ -140,7 +159,7 @@ impl Record {
     }
 
     /// The record's fields in the order of `COLUMNS`.
-    pub fn fields(&self) -> [String; 8] {
+    pub fn fields(&self) -> [String; 11] {
         [
             self.request_id.map(|id| id.to_string()).unwrap_or_default(),
             self.row.to_string(),
@@ -150,6 +169,11 @@ impl Record {
             self.http_status.map(|s| s.to_string()).unwrap_or_default(),
             self.error.clone(),
             self.at.to_string(),
+            self.from_number_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            self.calls.to_string(),
+            self.earlier_calls.clone(),
         ]
     }
 
@@ -197,7 +221,7 @@ pub fn one_line(text: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct ColumnMap {
     /// Position of each of `COLUMNS`, where present.
-    positions: [Option<usize>; 8],
+    positions: [Option<usize>; COLUMNS.len()],
     /// Number of columns in the file's header.
     width: usize,
 }
@@ -206,7 +230,7 @@ impl ColumnMap {
     /// The layout of a file omnidial creates.
     pub fn canonical() -> ColumnMap {
         ColumnMap {
-            positions: [0, 1, 2, 3, 4, 5, 6, 7].map(Some),
+            positions: std::array::from_fn(Some),
             width: COLUMNS.len(),
         }
     }
@@ -215,6 +239,12 @@ impl ColumnMap {
     /// appended in this file's own order.
     pub fn is_complete(&self) -> bool {
         self.positions.iter().all(Option::is_some)
+    }
+
+    /// Whether the columns every outcome file has are present; the later
+    /// ones may be added (see [`CORE_COLUMNS`]).
+    pub fn has_core(&self) -> bool {
+        self.positions[..CORE_COLUMNS].iter().all(Option::is_some)
     }
 
     /// Number of columns in the file's header.
@@ -233,7 +263,7 @@ impl ColumnMap {
     /// Builds the map from a header record; `row`, `to_number` and `status`
     /// are required.
     pub fn from_header(header: &csv::StringRecord) -> Result<ColumnMap, String> {
-        let mut positions = [None; 8];
+        let mut positions = [None; COLUMNS.len()];
         for (i, name) in header.iter().enumerate() {
             if let Some(k) = COLUMNS.iter().position(|c| *c == name.trim()) {
                 positions[k] = Some(i);
@@ -283,6 +313,9 @@ impl ColumnMap {
             http_status: optional_u64(5)?.map(|s| s as u16),
             error: field(6).to_string(),
             at,
+            from_number_id: optional_u64(8)?,
+            calls: optional_u64(9)?.unwrap_or(0) as u32,
+            earlier_calls: field(10).trim().to_string(),
         })
     }
 }
@@ -302,6 +335,9 @@ mod tests {
         let mut rec = Record::new(7, "+12015550101", Status::Failed).with_error("bad, \"x\"");
         rec.http_status = Some(400);
         rec.attempts = 2;
+        rec.from_number_id = Some(23);
+        rec.calls = 2;
+        rec.earlier_calls = "101@2026-12-03T14:00:00Z".into();
         let line = encode(&rec);
         assert!(line.ends_with('\n'));
         let mut rdr = csv::ReaderBuilder::new()
@@ -334,7 +370,10 @@ mod tests {
                 "attempts",
                 "http_status",
                 "error",
-                "finished_at"
+                "finished_at",
+                "from_number_id",
+                "calls",
+                "earlier_calls"
             ]
         );
 
@@ -342,6 +381,26 @@ mod tests {
         parsed.write_to(&mut wtr, &map).unwrap();
         let line = String::from_utf8(wtr.into_inner().unwrap()).unwrap();
         assert_eq!(line, "dispatched,3,,+1\n");
+    }
+
+    #[test]
+    fn a_file_of_the_eight_first_columns_still_reads() {
+        let header = csv::StringRecord::from(COLUMNS[..CORE_COLUMNS].to_vec());
+        let map = ColumnMap::from_header(&header).unwrap();
+        assert!(map.has_core() && !map.is_complete());
+        let rec = csv::StringRecord::from(vec![
+            "7",
+            "1",
+            "+12015550101",
+            "dispatched",
+            "1",
+            "200",
+            "",
+            "2026-12-03T14:00:00Z",
+        ]);
+        let parsed = map.parse(&rec).unwrap();
+        assert_eq!((parsed.request_id, parsed.calls), (Some(7), 0));
+        assert_eq!(parsed.from_number_id, None);
     }
 
     #[test]

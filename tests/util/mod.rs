@@ -273,6 +273,12 @@ pub struct OutcomeRow {
     pub attempts: u32,
     /// `error`.
     pub error: String,
+    /// `from_number_id`, if any.
+    pub from_number_id: Option<u64>,
+    /// `calls`.
+    pub calls: u32,
+    /// `earlier_calls`.
+    pub earlier_calls: String,
 }
 
 /// Reads an outcome file.
@@ -281,7 +287,7 @@ pub fn outcome_rows(path: &Path) -> Vec<OutcomeRow> {
         csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let headers = rdr.headers().expect("a header").clone();
     assert_eq!(
-        headers.iter().take(8).collect::<Vec<_>>(),
+        headers.iter().take(11).collect::<Vec<_>>(),
         [
             "request_id",
             "row",
@@ -290,7 +296,10 @@ pub fn outcome_rows(path: &Path) -> Vec<OutcomeRow> {
             "attempts",
             "http_status",
             "error",
-            "finished_at"
+            "finished_at",
+            "from_number_id",
+            "calls",
+            "earlier_calls"
         ],
         "outcome columns"
     );
@@ -304,6 +313,9 @@ pub fn outcome_rows(path: &Path) -> Vec<OutcomeRow> {
                 status: r[3].to_string(),
                 attempts: r[4].parse().unwrap_or(0),
                 error: r[6].to_string(),
+                from_number_id: r[8].parse().ok(),
+                calls: r[9].parse().unwrap_or(0),
+                earlier_calls: r[10].to_string(),
             }
         })
         .collect()
