@@ -385,12 +385,15 @@ impl Plan {
         Ok(Plan {
             out: out.unwrap_or_else(|| default_out(contacts)),
             contacts: contacts.to_path_buf(),
-            agent_id: s.agent_id,
-            from_number_id: s.from_number_id,
+            agent_id: s.agent_id.map(|id| positive("agent_id", id)).transpose()?,
+            from_number_id: s
+                .from_number_id
+                .map(|id| positive("from_number_id", id))
+                .transpose()?,
             base_url,
             key_source,
             rate,
-            burst: s.burst.unwrap_or(DEFAULT_BURST).max(1),
+            burst: positive("burst", s.burst.unwrap_or(DEFAULT_BURST))?,
             concurrency,
             request_timeout: duration(
                 "request_timeout",
@@ -437,10 +440,14 @@ impl Plan {
     /// name only where it was looked for.
     pub fn load_key(&self) -> anyhow::Result<ApiKey> {
         let key = match &self.key_source {
+            KeySource::Env(var) if !is_variable_name(var) => bail!(
+                "api_key_env must name an environment variable (letters, digits and _), \
+                 not hold the key itself; the value given is not shown"
+            ),
             KeySource::Env(var) => std::env::var(var).map_err(|_| {
                 anyhow::anyhow!(
                     "no API key: set the environment variable {var} (or api_key_file in the \
-                     campaign), or try the sandbox with --sandbox"
+                     campaign)"
                 )
             })?,
             KeySource::File(path) => std::fs::read_to_string(path)
@@ -489,6 +496,14 @@ impl std::fmt::Debug for ApiKey {
     }
 }
 
+/// Whether two paths name one file (both existing), or are spelled alike.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 /// The outcome file's default path: beside the list, named after it.
 pub fn default_out(contacts: &Path) -> PathBuf {
     let stem = contacts
@@ -502,8 +517,21 @@ pub fn default_out(contacts: &Path) -> PathBuf {
 /// the key would otherwise travel in clear.
 fn check_base_url(url: &str) -> anyhow::Result<String> {
     let url = url.trim().trim_end_matches('/');
+    // A URL with credentials in it must never be echoed, not even in the
+    // message that refuses it.
+    let shown = if url.contains('@') {
+        "(hidden: it holds an @)"
+    } else {
+        url
+    };
     let parsed =
-        reqwest::Url::parse(url).with_context(|| format!("base URL {url:?} is not a URL"))?;
+        reqwest::Url::parse(url).with_context(|| format!("base URL {shown:?} is not a URL"))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        bail!(
+            "the base URL holds a user name or password; remove them: the key is sent from \
+             OMNIDIM_API_KEY (or api_key_env, api_key_file)"
+        );
+    }
     match parsed.scheme() {
         "https" => {}
         "http" if is_loopback(&parsed) => {}
@@ -514,6 +542,18 @@ fn check_base_url(url: &str) -> anyhow::Result<String> {
         other => bail!("base URL {url}: unsupported scheme {other:?}"),
     }
     Ok(url.to_string())
+}
+
+/// Whether text can be an environment variable's name. A key pasted into
+/// `api_key_env` by mistake fails this (it holds `-`), so it is never
+/// echoed as a "variable name".
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 64
 }
 
 /// Whether a URL's host is this machine.
@@ -535,10 +575,21 @@ fn parse_delimiter(text: &str) -> anyhow::Result<u8> {
     }
 }
 
+/// Checks that a count or id is above zero.
+fn positive<T: PartialEq + Default + std::fmt::Display>(name: &str, value: T) -> anyhow::Result<T> {
+    if value == T::default() {
+        bail!("{name} must be above zero");
+    }
+    Ok(value)
+}
+
 /// Reads a duration setting such as `500ms`, `30s` or `5min`.
 fn duration(name: &str, text: Option<String>, default: Duration) -> anyhow::Result<Duration> {
     match text {
         None => Ok(default),
+        Some(t) if humantime::parse_duration(t.trim()).is_ok_and(|d| d.is_zero()) => {
+            bail!("{name} = {t:?} must be longer than zero")
+        }
         Some(t) => humantime::parse_duration(t.trim())
             .map_err(|err| anyhow::anyhow!("{name} = {t:?}: {err} (examples: 500ms, 30s, 5min)")),
     }
@@ -623,6 +674,14 @@ mod tests {
         assert!(check_base_url("https://backend.omnidim.io/api/v1/").is_ok());
         assert!(check_base_url("http://example.com/api/v1").is_err());
         assert!(check_base_url("ftp://127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn credentials_in_settings_are_refused_without_being_echoed() {
+        let err = check_base_url("http://user:pw@127.0.0.1:1/api/v1").unwrap_err();
+        assert!(!format!("{err:#}").contains("pw"), "{err:#}");
+        assert!(is_variable_name("OMNIDIM_API_KEY"));
+        assert!(!is_variable_name("sk-SECRETomni98765xyz"));
     }
 
     #[test]

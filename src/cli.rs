@@ -302,9 +302,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub retry_failed: bool,
 
-    /// With --resume: dial again contacts whose outcome is unknown.
+    /// With --resume: dial again unknown contacts reconcile did not find.
     ///
-    /// Run `omnidial reconcile` first: they may have been called.
+    /// Only contacts that `omnidial reconcile` looked for in the call logs
+    /// and did not find; the others may have been called, and stay held
+    /// (`--retry-ambiguous` dials them anyway).
     #[arg(long)]
     pub redial_unknown: bool,
 

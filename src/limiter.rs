@@ -20,11 +20,17 @@ use crate::campaign::Rate;
 /// The slowest the adaptive rate goes, in calls per second.
 const MIN_ADAPTIVE_RATE: f64 = 0.2;
 
-/// Successes in a row after which the adaptive rate rises a step.
-const SUCCESSES_PER_STEP: u32 = 20;
+/// The adaptive rate never drops below this share of the configured rate,
+/// so a burst of 429s cannot slow a campaign to a crawl for good.
+const FLOOR_SHARE: f64 = 1.0 / 16.0;
+
+/// Least time between two changes of the adaptive rate: a volley of 429s
+/// answered together counts as one signal, and each step up gets time to
+/// show whether the API copes.
+const ADAPT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How much a step raises the adaptive rate.
-const STEP_UP: f64 = 1.1;
+const STEP_UP: f64 = 1.25;
 
 /// A governor clock that reads tokio's time.
 #[derive(Debug, Clone, Copy, Default)]
@@ -61,8 +67,8 @@ pub struct Pacer {
 struct Adaptive {
     /// Calls per second now (equal to the ceiling until a 429).
     current: f64,
-    /// Successes since the last change.
-    successes: u32,
+    /// When the rate last changed.
+    changed: Option<Instant>,
 }
 
 impl Pacer {
@@ -78,7 +84,7 @@ impl Pacer {
             limiter: RwLock::new(build_limiter(current, burst)),
             adaptive: Mutex::new(Adaptive {
                 current,
-                successes: 0,
+                changed: None,
             }),
             paused_until: Mutex::new(None),
         }
@@ -119,19 +125,32 @@ impl Pacer {
         (until > now).then(|| until - now)
     }
 
-    /// Halves the rate after a 429 (not below `MIN_ADAPTIVE_RATE`).
+    /// Halves the rate after a 429, at most once per `ADAPT_INTERVAL` and
+    /// not below the floor.
     pub fn slow_down(&self) {
         let mut adaptive = lock(&self.adaptive);
-        adaptive.successes = 0;
+        if adaptive
+            .changed
+            .is_some_and(|at| at.elapsed() < ADAPT_INTERVAL)
+        {
+            return;
+        }
+        let ceiling = self.ceiling_rate();
+        // Unpaced runs start adapting from a rate they could sustain.
         let base = if adaptive.current.is_finite() {
             adaptive.current
         } else {
-            // Unpaced runs start adapting from a rate they could sustain.
             100.0
         };
-        let lowered = (base / 2.0).max(MIN_ADAPTIVE_RATE);
+        let floor = if ceiling.is_finite() {
+            ceiling * FLOOR_SHARE
+        } else {
+            100.0 * FLOOR_SHARE
+        };
+        let lowered = (base / 2.0).max(floor).max(MIN_ADAPTIVE_RATE);
         if lowered < adaptive.current {
             adaptive.current = lowered;
+            adaptive.changed = Some(Instant::now());
             self.install(lowered);
             tracing::warn!(
                 rate = format!("{lowered:.2}/s"),
@@ -140,32 +159,37 @@ impl Pacer {
         }
     }
 
-    /// Counts a success; every `SUCCESSES_PER_STEP` raises the rate a step,
-    /// up to the configured ceiling.
+    /// Counts a success: once `ADAPT_INTERVAL` has passed since the last
+    /// change, the rate rises a step, up to the configured ceiling.
     pub fn record_success(&self) {
         let mut adaptive = lock(&self.adaptive);
-        let ceiling = match self.ceiling {
+        let ceiling = self.ceiling_rate();
+        if adaptive.current >= ceiling {
+            return;
+        }
+        if adaptive
+            .changed
+            .is_some_and(|at| at.elapsed() < ADAPT_INTERVAL)
+        {
+            return;
+        }
+        let raised = adaptive.current * STEP_UP;
+        // An unpaced run goes back to no pacing once it is well past the
+        // rate it started adapting from.
+        let back_to_ceiling = raised >= ceiling || (!ceiling.is_finite() && raised > 200.0);
+        adaptive.current = if back_to_ceiling { ceiling } else { raised };
+        adaptive.changed = Some(Instant::now());
+        self.install(adaptive.current);
+        if back_to_ceiling {
+            tracing::info!("calls succeed again; back to the configured rate");
+        }
+    }
+
+    /// The configured rate in calls per second (infinite when unpaced).
+    fn ceiling_rate(&self) -> f64 {
+        match self.ceiling {
             Rate::Unlimited => f64::INFINITY,
             Rate::PerSecond(r) => r,
-        };
-        if adaptive.current >= ceiling {
-            return;
-        }
-        adaptive.successes += 1;
-        if adaptive.successes < SUCCESSES_PER_STEP {
-            return;
-        }
-        adaptive.successes = 0;
-        let raised = adaptive.current * STEP_UP;
-        adaptive.current =
-            if raised >= ceiling || (self.ceiling == Rate::Unlimited && raised > 1000.0) {
-                ceiling
-            } else {
-                raised
-            };
-        self.install(adaptive.current);
-        if adaptive.current >= ceiling {
-            tracing::info!("calls succeed again; back to the configured rate");
         }
     }
 
@@ -245,11 +269,25 @@ mod tests {
     async fn the_rate_halves_on_429_and_recovers_to_the_ceiling() {
         let pacer = Pacer::new(Rate::PerSecond(8.0), 1);
         pacer.slow_down();
+        pacer.slow_down(); // the same volley: counted once
         assert_eq!(pacer.current_rate(), 4.0);
-        for _ in 0..(SUCCESSES_PER_STEP * 20) {
+        pacer.record_success(); // too soon to rise
+        assert_eq!(pacer.current_rate(), 4.0);
+        for _ in 0..4 {
+            tokio::time::advance(ADAPT_INTERVAL).await;
             pacer.record_success();
         }
         assert_eq!(pacer.current_rate(), 8.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_storm_of_429s_cannot_push_the_rate_below_its_floor() {
+        let pacer = Pacer::new(Rate::PerSecond(32.0), 1);
+        for _ in 0..20 {
+            pacer.slow_down();
+            tokio::time::advance(ADAPT_INTERVAL).await;
+        }
+        assert_eq!(pacer.current_rate(), 2.0);
     }
 
     #[tokio::test(start_paused = true)]

@@ -308,6 +308,7 @@ fn spawn_reader(
                 }
                 Decision::Invalid(rejection) => {
                     Tally::bump(&tally.invalid);
+                    tally.note_problem(rejection.row, "invalid", &rejection.to_error());
                     fresh_verdict(rejection.row).then(|| {
                         Record::new(rejection.row, rejection.value.clone(), Status::Invalid)
                             .with_error(&rejection.to_error())
@@ -572,6 +573,7 @@ async fn finish(dialer: &Dialer, contact: &Contact, record: Record) {
         }
         _ => {
             Tally::bump(&tally.failed);
+            tally.note_problem(contact.row, "failed", &record.error);
             Some(record.error.clone())
         }
     };

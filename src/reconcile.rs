@@ -16,8 +16,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::api::{ApiClient, CallLog};
 use crate::limiter::Pacer;
-use crate::outcome::number_key;
 use crate::outcome::record::{COLUMNS, ColumnMap, Status};
+use crate::outcome::{NOT_FOUND_NOTE, number_key};
 
 /// Columns reconcile adds (or refreshes) after the outcome columns.
 pub const RESULT_COLUMNS: [&str; 4] =
@@ -223,9 +223,7 @@ pub fn apply(path: &Path, index: &LogIndex) -> anyhow::Result<ReconcileStats> {
             (Status::Unknown, None) => {
                 stats.not_found += 1;
                 if let Some(e) = error_at {
-                    fields[e] = "reconciled: no call found in the call logs; safe to redial \
-                                 with --redial-unknown"
-                        .into();
+                    fields[e] = format!("{NOT_FOUND_NOTE}; safe to redial with --redial-unknown");
                 }
             }
             _ => {}

@@ -53,7 +53,7 @@ impl Rejection {
     /// One line for the outcome file's `error` column.
     pub fn to_error(&self) -> String {
         if self.column.is_empty() {
-            format!("line {}: {}", self.line, self.reason)
+            self.reason.clone()
         } else {
             format!("{}: {}", self.column, self.reason)
         }
@@ -104,7 +104,11 @@ pub enum Decision {
 pub struct Redial {
     /// Dial contacts whose earlier attempt failed (not placed).
     pub failed: bool,
-    /// Dial contacts whose earlier attempt may have been placed.
+    /// Dial contacts whose earlier attempt may have been placed and that a
+    /// reconcile did not find in the call logs (`--redial-unknown`).
+    pub not_found: bool,
+    /// Dial every contact whose earlier attempt may have been placed, even
+    /// without a reconcile (`--retry-ambiguous`).
     pub unknown: bool,
 }
 
@@ -283,6 +287,12 @@ impl Screen {
             },
             Prior::Failed if !self.redial.failed => return Decision::Settled { row, prior },
             Prior::Unknown if !self.redial.unknown => {
+                return Decision::HeldUnknown {
+                    row,
+                    to_number: normalized.e164,
+                };
+            }
+            Prior::NotFound if !self.redial.not_found => {
                 return Decision::HeldUnknown {
                     row,
                     to_number: normalized.e164,

@@ -41,7 +41,23 @@ pub struct Tally {
     pub released: AtomicU64,
     /// Rows of unknown contacts, for the summary.
     unknown_rows: Mutex<Vec<u64>>,
+    /// The first invalid or failed rows, with why, for the summary.
+    problems: Mutex<Vec<Problem>>,
 }
+
+/// A row that was not dispatched, and why.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Problem {
+    /// 1-based data row.
+    pub row: u64,
+    /// `invalid` or `failed`.
+    pub status: &'static str,
+    /// The outcome's error.
+    pub error: String,
+}
+
+/// How many problem rows the summary names.
+const MAX_LISTED_PROBLEMS: usize = 5;
 
 impl Tally {
     /// Adds one to a counter.
@@ -54,6 +70,19 @@ impl Tally {
         Tally::bump(&self.unknown);
         if let Ok(mut rows) = self.unknown_rows.lock() {
             rows.push(row);
+        }
+    }
+
+    /// Notes an invalid or failed row; the summary names the first few.
+    pub fn note_problem(&self, row: u64, status: &'static str, error: &str) {
+        if let Ok(mut problems) = self.problems.lock()
+            && problems.len() < MAX_LISTED_PROBLEMS
+        {
+            problems.push(Problem {
+                row,
+                status,
+                error: error.to_string(),
+            });
         }
     }
 
@@ -95,6 +124,7 @@ impl Tally {
             not_attempted: get(&self.released),
             requests: get(&self.requests),
             unknown_rows,
+            first_problems: self.problems.lock().map(|p| p.clone()).unwrap_or_default(),
         }
     }
 }
@@ -126,6 +156,8 @@ pub struct Counts {
     pub requests: u64,
     /// Rows of the unknown contacts.
     pub unknown_rows: Vec<u64>,
+    /// The first invalid or failed rows, with why.
+    pub first_problems: Vec<Problem>,
 }
 
 /// How a run ended.
@@ -215,6 +247,12 @@ impl Summary {
             "  {} rows in {:.1}s, {:.1} calls/s, {} requests\n",
             c.rows, self.elapsed_s, self.calls_per_s, c.requests
         ));
+        if !c.first_problems.is_empty() {
+            out.push_str("  first rows not dispatched (all are in the outcome file):\n");
+            for p in &c.first_problems {
+                out.push_str(&format!("    row {} {}: {}\n", p.row, p.status, p.error));
+            }
+        }
         if c.unknown > 0 {
             let listed: Vec<String> = c
                 .unknown_rows

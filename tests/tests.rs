@@ -11,4 +11,5 @@ mod crash;
 mod faults;
 mod resume;
 mod run;
+mod safety;
 mod validate;

@@ -30,6 +30,32 @@ pub const EXIT_UNUSABLE: i32 = 2;
 /// Exit code of a campaign stopped by the API.
 pub const EXIT_STOPPED: i32 = 3;
 
+/// Checks the whole list once before anything else happens. Refuses an
+/// outcome file given as the list (dialing its `to_number` column would call
+/// a finished campaign's contacts again) and a list given as `--out`.
+pub fn scan_list(
+    plan: &crate::campaign::Plan,
+) -> anyhow::Result<(crate::contacts::Layout, crate::contacts::ScanStats)> {
+    if crate::campaign::same_file(&plan.out, &plan.contacts) {
+        anyhow::bail!(
+            "the outcome file {} is the contact list itself; choose another --out",
+            plan.out.display()
+        );
+    }
+    let (layout, stats) = crate::contacts::scan(&plan.contacts, &plan.read)?;
+    if crate::outcome::record::is_outcome_header(&layout.headers) {
+        anyhow::bail!(
+            "{} is an omnidial outcome file, not a contact list; give the list the \
+             campaign was run on (and this file as --out to resume it)",
+            plan.contacts.display()
+        );
+    }
+    if stats.records == 0 {
+        tracing::warn!("{} has a header but no rows", plan.contacts.display());
+    }
+    Ok((layout, stats))
+}
+
 /// Runs the parsed command line.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {

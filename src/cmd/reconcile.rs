@@ -61,8 +61,6 @@ pub async fn execute(args: ReconcileArgs) -> anyhow::Result<i32> {
         &args.outcomes,
         Some(args.outcomes.clone()),
     )?;
-    let key = plan.load_key()?;
-
     // A run and a reconcile must not rewrite the same file at once.
     let lock = std::fs::File::open(&args.outcomes)
         .with_context(|| format!("cannot open {}", args.outcomes.display()))?;
@@ -72,8 +70,9 @@ pub async fn execute(args: ReconcileArgs) -> anyhow::Result<i32> {
             args.outcomes.display()
         )
     })?;
-
     let wanted = reconcile::unknown_numbers(&args.outcomes)?;
+    let key = plan.load_key()?;
+
     let client = ApiClient::new(
         &ClientSettings {
             base_url: plan.base_url.clone(),

@@ -11,7 +11,7 @@ use super::{EXIT_STOPPED, Failure};
 use crate::api::{ApiClient, ClientSettings, check_reachable};
 use crate::callers::CallerPool;
 use crate::campaign::{ApiKey, Plan};
-use crate::cli::RunArgs;
+use crate::cli::{Format, RunArgs};
 use crate::controls::Gate;
 use crate::limiter::Pacer;
 use crate::outcome::{self, OpenMode, OpenedLog, compact::compact, writer};
@@ -28,6 +28,10 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     if args.dry_run {
         return super::validate::run_dry(&args.list, &args.report, settings);
     }
+    let report = &args.report;
+    if report.show > 0 || report.rejects.is_some() || report.format != Format::Text {
+        anyhow::bail!("--show, --rejects and --format describe a dry run: add --dry-run");
+    }
     let plan = Plan::from_settings(settings, &args.list.contacts, args.list.out.clone())?;
     let agent_id = plan.require_agent()?;
     // Before anything else: a missing do-not-call list must cost nothing.
@@ -38,27 +42,33 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     for warning in gate.suppression.warnings() {
         tracing::warn!("{warning}");
     }
-    let (layout, stats) = crate::contacts::scan(&plan.contacts, &plan.read)?;
+    let (layout, stats) = super::scan_list(&plan)?;
 
-    // The sandbox needs no key; a real run refuses to start without one.
-    let (sandbox, base_url, key) = if args.sandbox {
-        let sandbox = Sandbox::start(SandboxConfig::default(), 0).await?;
-        let url = sandbox.base_url();
-        say(&format!("sandbox: a simulated API is serving on {url}"));
-        (Some(sandbox), url, ApiKey::sandbox())
+    // A real run needs a key and a reachable API before it touches the
+    // outcome file, so a failed start leaves nothing behind to trip over.
+    let key = if args.sandbox {
+        ApiKey::sandbox()
     } else {
-        (None, plan.base_url.clone(), plan.load_key()?)
-    };
-
-    let mut log = open_log(&args, &plan)?;
-    if sandbox.is_none() {
-        check_reachable(&base_url, plan.connect_timeout)
+        let key = plan
+            .load_key()
+            .map_err(|err| anyhow::anyhow!("{err:#}; to rehearse without a key, add --sandbox"))?;
+        check_reachable(&plan.base_url, plan.connect_timeout)
             .await
             .map_err(|err| Failure {
                 code: EXIT_STOPPED,
                 message: format!("{err:#}"),
             })?;
-    }
+        key
+    };
+    let mut log = open_log(&args, &plan)?;
+    let (sandbox, base_url) = if args.sandbox {
+        let sandbox = Sandbox::start(SandboxConfig::default(), 0).await?;
+        let url = sandbox.base_url();
+        say(&format!("sandbox: a simulated API is serving on {url}"));
+        (Some(sandbox), url)
+    } else {
+        (None, plan.base_url.clone())
+    };
 
     let client = ApiClient::new(
         &ClientSettings {
@@ -80,7 +90,8 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
 
     let redial = Redial {
         failed: args.retry_failed,
-        unknown: args.redial_unknown || plan.retry_ambiguous,
+        not_found: args.redial_unknown || plan.retry_ambiguous,
+        unknown: plan.retry_ambiguous,
     };
     let rows = crate::contacts::open(&plan.contacts, &plan.read)?;
     let ledger = std::mem::take(&mut log.ledger);
@@ -144,7 +155,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }
-    finish(&args, ending, tally, started, &plan)
+    finish(&args, ending, tally, started, &plan, stats.records)
 }
 
 /// Opens the outcome log in the mode the flags ask for, and reports what
@@ -178,19 +189,38 @@ fn open_log(args: &RunArgs, plan: &Plan) -> anyhow::Result<OpenedLog> {
     Ok(log)
 }
 
-/// First Ctrl-C: stop taking contacts and let calls in flight finish.
-/// Second: leave at once; every record already written stays valid.
+/// First Ctrl-C (or SIGTERM, as service managers send): stop taking
+/// contacts and let calls in flight finish. Second: leave at once; every
+/// record already written stays valid, and a resume repairs the rest.
 fn watch_ctrl_c(stop: Stop) {
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
+        if interrupted().await.is_err() {
             return;
         }
         say("stopping: finishing the calls in flight (Ctrl-C again to quit at once)");
         stop.interrupt();
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if interrupted().await.is_ok() {
+            say("stopped at once; continue the campaign with --resume");
             std::process::exit(130);
         }
     });
+}
+
+/// Resolves at the next Ctrl-C or SIGTERM.
+async fn interrupted() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }
 
 /// Prints the summary, writes it as JSON if asked, and picks the exit code.
@@ -200,13 +230,12 @@ fn finish(
     tally: Arc<Tally>,
     started: Instant,
     plan: &Plan,
+    records: u64,
 ) -> anyhow::Result<i32> {
-    let summary = Summary::new(
-        ending,
-        tally.snapshot(),
-        started.elapsed(),
-        plan.out.clone(),
-    );
+    let mut counts = tally.snapshot();
+    // Rows the reader never reached after a stop are not attempted either.
+    counts.not_attempted += records.saturating_sub(counts.rows);
+    let summary = Summary::new(ending, counts, started.elapsed(), plan.out.clone());
     say(&summary.to_text());
     if let Some(path) = &args.summary_json {
         let json = serde_json::to_string_pretty(&summary)?;

@@ -33,10 +33,16 @@ pub fn run_dry(list: &ListArgs, opts: &ReportArgs, settings: Settings) -> anyhow
     let plan = Plan::from_settings(settings, &list.contacts, list.out.clone())?;
     let gate = Gate::open(&plan.controls, plan.default_region.as_ref(), &plan.out)?;
     let gate_warnings = gate.suppression.warnings();
-    let (layout, _) = crate::contacts::scan(&plan.contacts, &plan.read)?;
+    let (layout, _) = super::scan_list(&plan)?;
     // An existing outcome file is read, never written: the report then says
     // what a resume would leave alone.
     let ledger = read_ledger(&plan.out, plan.allow_duplicates)?;
+    if ledger.records() > 0 {
+        tracing::warn!(
+            "{} exists: this report assumes the run resumes that campaign (--resume)",
+            plan.out.display()
+        );
+    }
     let mut screen = Screen::new(
         ledger,
         &layout,
@@ -228,7 +234,6 @@ impl Report {
             Decision::HeldUnknown { .. } => self.held_unknown += 1,
             Decision::Blank { .. } => {
                 self.blank += 1;
-                self.rows -= 1;
             }
         }
     }
@@ -258,7 +263,7 @@ impl Report {
             };
             self.requests.push(Preview {
                 row: contact.row,
-                body: serde_json::to_value(&body).unwrap_or_default(),
+                body: preview_body(&body, plan.agent_id.is_some()),
             });
         }
     }
@@ -363,6 +368,16 @@ impl Report {
             .collect();
         keys.join(", ")
     }
+}
+
+/// A request body as JSON; without an agent id yet, `agent_id` shows as
+/// null rather than a made-up number.
+fn preview_body(body: &DispatchBody<'_>, has_agent: bool) -> serde_json::Value {
+    let mut json = serde_json::to_value(body).unwrap_or_default();
+    if !has_agent && let Some(object) = json.as_object_mut() {
+        object.insert("agent_id".into(), serde_json::Value::Null);
+    }
+    json
 }
 
 /// Rows as a short list.

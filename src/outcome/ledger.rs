@@ -22,9 +22,12 @@ pub enum Prior {
     /// Certainly not placed, but refused or out of attempts; dialed again
     /// only with `--retry-failed`.
     Failed,
-    /// May have been placed; dialed again only after a reconcile, with
-    /// `--redial-unknown`, or with `--retry-ambiguous`.
+    /// May have been placed, and no reconcile has looked for the call yet;
+    /// dialed again only with `--retry-ambiguous`.
     Unknown,
+    /// Was unknown, and a reconcile found no call in the call logs; dialed
+    /// again with `--redial-unknown`.
+    NotFound,
 }
 
 /// One contact's entry: its prior state and, once this run has read it, the
@@ -36,6 +39,11 @@ pub struct Entry {
     /// Row of the first occurrence in this run's list; 0 until seen.
     pub first_row: u32,
 }
+
+/// How reconcile marks an `unknown` contact whose call it did not find in
+/// the call logs; only such contacts may be redialed with
+/// `--redial-unknown`.
+pub const NOT_FOUND_NOTE: &str = "reconciled: no call found in the call logs";
 
 /// The key of a contact: the digits of its E.164 number, or `None` when the
 /// text is not an E.164 number.
@@ -95,6 +103,7 @@ impl Ledger {
                 self.dangling.remove(&dangling_key);
                 let prior = match status {
                     Status::Dispatched => Prior::Dispatched,
+                    Status::Unknown if rec.error.starts_with(NOT_FOUND_NOTE) => Prior::NotFound,
                     Status::Unknown => Prior::Unknown,
                     _ => Prior::Failed,
                 };
@@ -183,6 +192,17 @@ mod tests {
         assert_eq!(ledger.entry(12015550103, 3).prior, Prior::New);
         assert!(ledger.has_row_verdict(4));
         assert!(!ledger.has_row_verdict(1));
+    }
+
+    #[test]
+    fn only_a_reconciled_unknown_may_be_redialed() {
+        let mut ledger = Ledger::new(false);
+        ledger.apply(&rec(1, "+12015550101", Status::Unknown));
+        let mut settled = rec(2, "+12015550102", Status::Unknown);
+        settled.error = format!("{NOT_FOUND_NOTE}; safe to redial");
+        ledger.apply(&settled);
+        assert_eq!(ledger.entry(12015550101, 1).prior, Prior::Unknown);
+        assert_eq!(ledger.entry(12015550102, 2).prior, Prior::NotFound);
     }
 
     #[test]

@@ -55,7 +55,14 @@ pub fn open_for_run(
                  to start over (the old file is kept under a timestamped name)",
                 path.display()
             ),
-            OpenMode::Fresh => moved_aside = Some(move_aside(path)?),
+            OpenMode::Fresh => {
+                // A run still writing the old file must finish first: moving
+                // it aside under that run would let both dial the list.
+                let old =
+                    File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+                lock(&old, path)?;
+                moved_aside = Some(move_aside(path)?);
+            }
             OpenMode::Resume => return resume(path, allow_duplicates),
         }
     }

@@ -13,7 +13,7 @@ pub mod log;
 pub mod record;
 pub mod writer;
 
-pub use ledger::{Ledger, Prior, number_key};
+pub use ledger::{Ledger, NOT_FOUND_NOTE, Prior, number_key};
 pub use log::{OpenMode, OpenedLog, open_for_run, read_ledger};
 pub use record::{COLUMNS, Record, Status};
 pub use writer::{WriterGone, WriterHandle};

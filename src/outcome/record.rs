@@ -31,6 +31,14 @@ pub const COLUMNS: [&str; 11] = [
 /// the later ones existed still read, and a resume adds those columns.
 pub const CORE_COLUMNS: usize = 8;
 
+/// Whether a header is an outcome file's: it has the columns that only an
+/// outcome file has together.
+pub fn is_outcome_header(headers: &[String]) -> bool {
+    ["request_id", "to_number", "status", "attempts"]
+        .iter()
+        .all(|c| headers.iter().any(|h| h.trim() == *c))
+}
+
 /// Longest error text kept in a record; server messages can be pages long.
 const MAX_ERROR_CHARS: usize = 300;
 
@@ -168,7 +176,7 @@ impl Record {
             self.attempts.to_string(),
             self.http_status.map(|s| s.to_string()).unwrap_or_default(),
             self.error.clone(),
-            self.at.to_string(),
+            format_time(self.at),
             self.from_number_id
                 .map(|id| id.to_string())
                 .unwrap_or_default(),
@@ -200,6 +208,12 @@ pub fn now() -> Timestamp {
     Timestamp::now()
         .round(jiff::Unit::Millisecond)
         .unwrap_or_else(|_| Timestamp::now())
+}
+
+/// A time as records carry it: RFC 3339 UTC, always with milliseconds, so
+/// every row has the same width and sorts as text.
+pub fn format_time(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// Keeps `text` on one line (records never span lines, which is what lets a
@@ -347,6 +361,14 @@ mod tests {
         let header = csv::StringRecord::from(COLUMNS.to_vec());
         let map = ColumnMap::from_header(&header).unwrap();
         assert_eq!(map.parse(&parsed).unwrap(), rec);
+    }
+
+    #[test]
+    fn times_always_carry_milliseconds() {
+        let at: Timestamp = "2026-12-03T09:00:01Z".parse().unwrap();
+        assert_eq!(format_time(at), "2026-12-03T09:00:01.000Z");
+        let at: Timestamp = "2026-12-03T09:00:01.87Z".parse().unwrap();
+        assert_eq!(format_time(at), "2026-12-03T09:00:01.870Z");
     }
 
     #[test]

@@ -1,0 +1,167 @@
+//! Mistakes a user can make that must never dial anyone twice, lose a
+//! record or leak the key: found by trying omnidial as a new user would.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// A list of `n` valid numbers.
+fn list(n: usize) -> String {
+    let rows: Vec<String> = (0..n).map(|i| format!("+1201555{:04}", 100 + i)).collect();
+    format!("phone\n{}\n", rows.join("\n"))
+}
+
+/// Starts `omnidial run list.csv` in the background against `sandbox`.
+fn spawn_run(work: &Workdir, sandbox: &SandboxProc) -> std::process::Child {
+    let base = sandbox.base_url();
+    Command::new(bin())
+        .args([
+            "run",
+            "list.csv",
+            "--agent-id",
+            "42",
+            "--out",
+            "out.csv",
+            "--quiet",
+        ])
+        .args(["--base-url", &base, "--rate", "unlimited"])
+        .current_dir(work.dir.path())
+        .env("OMNIDIM_API_KEY", TEST_KEY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start omnidial")
+}
+
+/// Waits (bounded) until the sandbox has received `n` requests.
+fn wait_for_requests(sandbox: &SandboxProc, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sandbox.requests().len() < n {
+        assert!(Instant::now() < deadline, "the run never started dialing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn fresh_waits_for_a_run_still_using_the_file() {
+    let sandbox = SandboxProc::start(&["--latency-ms", "100"]);
+    let work = Workdir::new();
+    work.write("list.csv", list(30));
+    let mut first = spawn_run(&work, &sandbox);
+    wait_for_requests(&sandbox, 1);
+
+    let second = work.dial(&sandbox, &["--fresh"]);
+    second.expect_code(2);
+    assert!(second.stderr().contains("in use"), "{}", second.describe());
+    assert!(first.wait().unwrap().success());
+    assert_eq!(sandbox.calls().len(), 30, "nobody dialed twice");
+}
+
+#[test]
+fn an_outcome_file_is_not_a_contact_list() {
+    let sandbox = SandboxProc::start(&[]);
+    let work = Workdir::new();
+    work.write("list.csv", list(2));
+    work.dial(&sandbox, &[]).expect_code(0);
+
+    let base = sandbox.base_url();
+    let again = work.omnidial(&["run", "out.csv", "--agent-id", "42", "--base-url", &base]);
+    again.expect_code(2);
+    assert!(
+        again.stderr().contains("outcome file"),
+        "{}",
+        again.describe()
+    );
+    let args = [
+        "run",
+        "list.csv",
+        "--agent-id",
+        "42",
+        "--base-url",
+        &base,
+        "--fresh",
+    ];
+    let own = work.omnidial(&[&args[..], &["--out", "list.csv"]].concat());
+    own.expect_code(2);
+    assert!(
+        own.stderr().contains("contact list itself"),
+        "{}",
+        own.describe()
+    );
+    assert_eq!(work.read("list.csv"), list(2), "the list is untouched");
+    assert_eq!(sandbox.calls().len(), 2);
+}
+
+#[test]
+fn sigterm_stops_like_ctrl_c_and_a_resume_finishes_the_job() {
+    let sandbox = SandboxProc::start(&["--latency-ms", "50"]);
+    let work = Workdir::new();
+    work.write("list.csv", list(60));
+    let child = spawn_run(&work, &sandbox);
+    wait_for_requests(&sandbox, 3);
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(term.unwrap().success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let text = work.read("out.csv");
+    assert!(
+        !text.contains(",sending,"),
+        "compacted at the orderly stop:\n{text}"
+    );
+
+    work.dial(&sandbox, &["--resume"]).expect_code(0);
+    let mut numbers: Vec<String> = sandbox
+        .calls()
+        .iter()
+        .map(|c| c["to_number"].as_str().unwrap().to_string())
+        .collect();
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 60);
+    assert_eq!(sandbox.calls().len(), 60, "nobody dialed twice");
+}
+
+#[test]
+fn credentials_in_the_wrong_place_are_refused_and_never_echoed() {
+    let work = Workdir::new();
+    work.write("list.csv", list(1));
+    let url = work.omnidial(&[
+        "run",
+        "list.csv",
+        "--agent-id",
+        "42",
+        "--base-url",
+        "http://u:hunter2@127.0.0.1:9/api/v1",
+    ]);
+    url.expect_code(2);
+    assert!(!url.stderr().contains("hunter2"), "{}", url.describe());
+
+    let secret = "sk-live-0123456789abcdef";
+    let env = work.omnidial(&[
+        "run",
+        "list.csv",
+        "--agent-id",
+        "42",
+        "--api-key-env",
+        secret,
+    ]);
+    env.expect_code(2);
+    assert!(!env.stderr().contains(secret), "{}", env.describe());
+}
+
+#[test]
+fn report_flags_without_a_dry_run_are_refused() {
+    let work = Workdir::new();
+    work.write("list.csv", list(1));
+    let run = work.omnidial(&["run", "list.csv", "--agent-id", "42", "--show", "3"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("--dry-run"), "{}", run.describe());
+    let zero = work.omnidial(&["run", "list.csv", "--agent-id", "0", "--dry-run"]);
+    zero.expect_code(2);
+}
