@@ -99,6 +99,38 @@ pub enum Decision {
     },
 }
 
+/// Largest `call_context` a row may carry, in bytes of keys and values. The
+/// API documents no limit; a dispatch carrying more than this is almost
+/// certainly a column pasted in by mistake, and an API that refuses it would
+/// fail the row only once the campaign runs, so validation says it first.
+pub const MAX_CONTEXT_BYTES: usize = 64 * 1024;
+
+/// Rejects a row whose context is larger than `MAX_CONTEXT_BYTES`, naming
+/// its largest column.
+fn oversized(row: u64, line: u64, context: &CallContext) -> Option<Rejection> {
+    let size: usize = context.0.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size <= MAX_CONTEXT_BYTES {
+        return None;
+    }
+    let (column, value) = context.0.iter().max_by_key(|(_, v)| v.len())?;
+    Some(Rejection {
+        row,
+        line,
+        column: column.to_string(),
+        value: format!(
+            "{}… ({} bytes)",
+            value.chars().take(40).collect::<String>(),
+            value.len()
+        ),
+        reason: format!(
+            "call_context would be {} KiB, more than the {} KiB omnidial sends; shorten \
+             `{column}` or leave it out with exclude_columns",
+            size / 1024,
+            MAX_CONTEXT_BYTES / 1024
+        ),
+    })
+}
+
 /// Which earlier outcomes may be dialed again.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Redial {
@@ -191,6 +223,9 @@ impl Screen {
             }
             RowKind::Contact(cells) => cells,
         };
+        if let Some(rejection) = oversized(row.row, row.line, &cells.context) {
+            return Decision::Invalid(rejection);
+        }
         let normalized = match self.normalize(row.row, row.line, &cells) {
             Ok(normalized) => normalized,
             Err(rejection) => return Decision::Invalid(rejection),
@@ -311,5 +346,27 @@ impl Screen {
             controls,
             history,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_oversized_context_is_rejected_naming_its_largest_column() {
+        let small = CallContext(vec![("name".into(), "Ann".into())]);
+        assert!(oversized(1, 2, &small).is_none());
+        let big = CallContext(vec![
+            ("name".into(), "Ann".into()),
+            ("notes".into(), "x".repeat(MAX_CONTEXT_BYTES)),
+        ]);
+        let rejection = oversized(1, 2, &big).unwrap();
+        assert_eq!(rejection.column, "notes");
+        assert!(
+            rejection.reason.contains("exclude_columns"),
+            "{}",
+            rejection.reason
+        );
     }
 }
