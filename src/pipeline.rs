@@ -373,6 +373,15 @@ async fn dial(dialer: &Dialer, contact: Contact) {
         if !proceed {
             return release(dialer, &mut attempt).await;
         }
+        // Pacing or a 429 pause may have carried the contact past the end
+        // of its calling hours; it is left for a resume rather than called.
+        if !dialer.schedule.is_open_for(&contact) {
+            tracing::info!(
+                row = contact.row,
+                "calling hours ended before the call left"
+            );
+            return release(dialer, &mut attempt).await;
+        }
         if !attempt.intent_written {
             let intent = attempt.record(Status::Sending, "");
             if dialer.writer.intent(intent).await.is_err() {

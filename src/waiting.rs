@@ -87,6 +87,17 @@ impl Default for Schedule {
     }
 }
 
+impl Schedule {
+    /// Whether the contact's calling hours are open now (always, without
+    /// hours; a row without a zone was rejected when hours are set).
+    pub fn is_open_for(&self, contact: &Contact) -> bool {
+        match (&self.hours, &contact.controls.zone) {
+            (Some(hours), Some(zone)) => hours.is_open(zone, self.clock.now()),
+            _ => true,
+        }
+    }
+}
+
 /// What the dispatcher gets next.
 #[derive(Debug)]
 pub enum Next {
@@ -323,6 +334,19 @@ mod tests {
             until_window_closes,
             clock: Clock::starting_at(now.parse().unwrap()),
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_contact_is_open_only_inside_its_own_hours() {
+        // In June, 15:00 UTC is 11:00 in New York and 16:00 in London.
+        let open = schedule("2026-06-10T15:00:00Z", false);
+        assert!(open.is_open_for(&contact(1, "America/New_York")));
+        assert!(open.is_open_for(&contact(2, "Europe/London")));
+        // 17:30 UTC is 18:30 in London: closed there, open in New York.
+        let late = schedule("2026-06-10T17:30:00Z", false);
+        assert!(late.is_open_for(&contact(1, "America/New_York")));
+        assert!(!late.is_open_for(&contact(2, "Europe/London")));
+        assert!(Schedule::default().is_open_for(&contact(3, "Asia/Tokyo")));
     }
 
     /// Sends `contacts` into a closed queue.
