@@ -110,8 +110,14 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("cannot write the outcome file {}", plan.out.display()))?;
     let ending = ending?;
 
-    compact(&plan.out, plan.allow_duplicates)
+    let compacting = Instant::now();
+    let kept = compact(&plan.out, plan.allow_duplicates)
         .with_context(|| format!("cannot compact {}", plan.out.display()))?;
+    tracing::info!(
+        rows = kept,
+        elapsed_ms = compacting.elapsed().as_millis() as u64,
+        "outcome file compacted"
+    );
     drop(file);
     drop(log);
     if let Some(sandbox) = sandbox {
