@@ -240,7 +240,13 @@ fn spawn_reader(
     tally: Arc<Tally>,
     stop: Stop,
 ) -> thread::JoinHandle<anyhow::Result<()>> {
+    let runtime = tokio::runtime::Handle::current();
+    // Queue places are taken a batch at a time: waiting for one place at a
+    // time woke this thread (a futex call and a context switch) for every
+    // contact the dispatcher took. Unused places go back when dropped.
+    let batch = (queue_tx.max_capacity() / QUEUE_PER_PERMIT).max(1);
     thread::spawn(move || {
+        let mut places = None;
         for row in rows {
             if stop.is_stopped() {
                 break;
@@ -252,11 +258,21 @@ fn spawn_reader(
             let record = match decision {
                 Decision::Dial(contact) => {
                     Tally::bump(&tally.queued);
-                    if queue_tx.blocking_send(contact).is_err() {
+                    let place = match places.as_mut().and_then(Iterator::next) {
+                        Some(place) => Some(place),
+                        None => {
+                            places = runtime.block_on(queue_tx.reserve_many(batch)).ok();
+                            places.as_mut().and_then(Iterator::next)
+                        }
+                    };
+                    let Some(place) = place else {
                         // The dispatcher stopped taking contacts.
                         Tally::bump(&tally.released);
                         break;
-                    }
+                    };
+                    // Sent after a stop, it is drained and released by the
+                    // dispatcher, which waits for every place to come back.
+                    place.send(contact);
                     None
                 }
                 Decision::Invalid(rejection) => {
