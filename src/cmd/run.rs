@@ -72,7 +72,8 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
         unknown: args.redial_unknown || plan.retry_ambiguous,
     };
     let rows = crate::contacts::open(&plan.contacts, &plan.read)?;
-    let ledger = std::mem::take(&mut log.ledger);
+    let mut ledger = std::mem::take(&mut log.ledger);
+    ledger.reserve(usize::try_from(stats.records).unwrap_or(0));
     let screen = Screen::new(
         ledger,
         &layout,
