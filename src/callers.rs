@@ -17,7 +17,19 @@ use governor::state::keyed::HashMapStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::campaign::Rate;
-use crate::limiter::TokioClock;
+
+/// A governor clock that reads tokio's time, so per-number pacing can be
+/// tested with tokio's paused clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioClock;
+
+impl Clock for TokioClock {
+    type Instant = std::time::Instant;
+
+    fn now(&self) -> std::time::Instant {
+        tokio::time::Instant::now().into_std()
+    }
+}
 
 /// A limiter with one bucket per caller number id.
 type KeyedLimiter =

@@ -94,7 +94,8 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
         unknown: plan.retry_ambiguous,
     };
     let rows = crate::contacts::open(&plan.contacts, &plan.read)?;
-    let ledger = std::mem::take(&mut log.ledger);
+    let mut ledger = std::mem::take(&mut log.ledger);
+    ledger.reserve(usize::try_from(stats.records).unwrap_or(0));
     let screen = Screen::new(
         ledger,
         &layout,
@@ -148,8 +149,14 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("cannot write the outcome file {}", plan.out.display()))?;
     let ending = ending?;
 
-    compact(&plan.out, plan.allow_duplicates)
+    let compacting = Instant::now();
+    let kept = compact(&plan.out, plan.allow_duplicates)
         .with_context(|| format!("cannot compact {}", plan.out.display()))?;
+    tracing::info!(
+        rows = kept,
+        elapsed_ms = compacting.elapsed().as_millis() as u64,
+        "outcome file compacted"
+    );
     drop(file);
     drop(log);
     if let Some(sandbox) = sandbox {

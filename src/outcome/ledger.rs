@@ -139,6 +139,20 @@ impl Ledger {
         }
     }
 
+    /// Makes room for `contacts` contacts in all, at once. Growing one
+    /// step at a time holds the old table and the new, twice as large, at
+    /// the same moment: at a million contacts that was 17 MiB more at the
+    /// peak. A resumed campaign's list mostly names contacts already here.
+    pub fn reserve(&mut self, contacts: usize) {
+        if self.allow_duplicates {
+            let more = contacts.saturating_sub(self.by_number_row.len());
+            self.by_number_row.reserve(more);
+        } else {
+            let more = contacts.saturating_sub(self.by_number.len());
+            self.by_number.reserve(more);
+        }
+    }
+
     /// Whether the row already has an `invalid` or `skipped` record.
     pub fn has_row_verdict(&self, row: u64) -> bool {
         self.row_verdicts.contains(&row)
