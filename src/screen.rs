@@ -3,6 +3,7 @@
 //! settled it. `validate` and `run` both call [`Screen::judge`], so a dry run
 //! says exactly what a real run will do.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::contacts::{CallContext, ContactCells, Layout, Row, RowKind};
@@ -163,6 +164,9 @@ pub struct Screen {
     region_column: Option<Arc<str>>,
     /// Campaign controls: suppression and the control columns.
     gate: Gate,
+    /// Calls this run decided per number, for the daily cap when a number
+    /// may repeat in the list.
+    calls_today: HashMap<u64, u32>,
 }
 
 impl Screen {
@@ -184,6 +188,7 @@ impl Screen {
             phone_column: layout.phone_column.as_str().into(),
             region_column: layout.region_column.as_deref().map(Into::into),
             gate: Gate::default(),
+            calls_today: HashMap::new(),
         }
     }
 
@@ -240,6 +245,35 @@ impl Screen {
                 reason: err.reason,
             }),
         }
+    }
+
+    /// With repeated rows allowed, counts a call to `number` against
+    /// `max_calls_per_number_per_day` (days in the contact's zone, else
+    /// UTC); says why when the cap is reached. Without repeats each number
+    /// is called once, and redials count their own calls.
+    fn over_daily_cap(&mut self, number: u64, controls: &RowControls) -> Option<String> {
+        let cap = self
+            .gate
+            .controls
+            .per_day
+            .filter(|_| self.allow_duplicates)?;
+        let zone = controls.zone.clone().unwrap_or(jiff::tz::TimeZone::UTC);
+        let now = self.gate.fixed_now.unwrap_or_else(jiff::Timestamp::now);
+        let today = now.to_zoned(zone.clone()).date();
+        let earlier = self
+            .ledger
+            .dispatch_times(number)
+            .iter()
+            .filter(|at| at.to_zoned(zone.clone()).date() == today)
+            .count() as u32;
+        let decided = self.calls_today.entry(number).or_default();
+        if earlier + *decided >= cap {
+            return Some(format!(
+                "max_calls_per_number_per_day reached ({cap} today)"
+            ));
+        }
+        *decided += 1;
+        None
     }
 
     /// Normalizes the phone cell with the row's or the campaign's region.
@@ -334,6 +368,13 @@ impl Screen {
                 };
             }
             _ => {}
+        }
+        if let Some(reason) = self.over_daily_cap(number, &controls) {
+            return Decision::Skipped {
+                row,
+                to_number: normalized.e164,
+                reason,
+            };
         }
         Decision::Dial(Box::new(Contact {
             row,

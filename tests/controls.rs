@@ -359,3 +359,33 @@ fn a_resume_redials_only_eligible_due_uncapped_contacts_and_keeps_their_history(
     run(&work, &sandbox, &["--redial", "busy"]).expect_code(2);
     assert_eq!(sandbox.calls().len(), 2);
 }
+
+/// Pins: with repeated rows allowed, `max_calls_per_number_per_day` caps
+/// the calls to one number within a run and across runs of the same day.
+#[test]
+fn the_daily_cap_holds_for_repeated_rows_across_runs() {
+    let sandbox = SandboxProc::start(&[]);
+    let work = Workdir::new();
+    work.write(
+        "list.csv",
+        "phone,n\n+12015550101,1\n+12015550101,2\n+12015550101,3\n",
+    );
+    let cap = ["--allow-duplicates", "--max-calls-per-number-per-day", "2"];
+    work.dial(&sandbox, &cap).expect_code(0);
+    assert_eq!(sandbox.calls().len(), 2);
+    let outcomes = outcome_rows(&work.path("out.csv"));
+    let third = outcome_of(&outcomes, 3);
+    assert_eq!(third.status, "skipped");
+    assert!(
+        third.error.contains("max_calls_per_number_per_day"),
+        "{third:?}"
+    );
+
+    work.write(
+        "list.csv",
+        "phone,n\n+12015550101,1\n+12015550101,2\n+12015550101,3\n+12015550101,4\n",
+    );
+    work.dial(&sandbox, &[&cap[..], &["--resume"]].concat())
+        .expect_code(0);
+    assert_eq!(sandbox.calls().len(), 2, "the day's two calls are spent");
+}

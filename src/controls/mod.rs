@@ -64,6 +64,8 @@ pub struct Controls {
     pub until_window_closes: bool,
     /// Which dispatched contacts a resume dials again, if any.
     pub redial: Option<RedialPolicy>,
+    /// Most calls to one number in one day (redials and repeated rows).
+    pub per_day: Option<u32>,
 }
 
 impl Controls {
@@ -106,6 +108,10 @@ impl Controls {
             suppress: s.suppress.clone().unwrap_or_default(),
             timezone_column: s.hours.timezone_column.clone(),
             timezone,
+            per_day: match s.max_calls_per_number_per_day {
+                Some(0) => anyhow::bail!("max_calls_per_number_per_day must be at least 1"),
+                cap => cap,
+            },
         })
     }
 

@@ -70,6 +70,10 @@ pub struct Ledger {
     dangling: HashMap<(u64, u64), Record>,
     /// How many records the log held.
     records: u64,
+    /// When each number was dispatched, kept only when duplicates are
+    /// allowed: then one number can be called several times a day, and
+    /// the daily cap needs the times.
+    dispatch_times: HashMap<u64, Vec<jiff::Timestamp>>,
 }
 
 impl Ledger {
@@ -101,6 +105,9 @@ impl Ledger {
             }
             status => {
                 self.dangling.remove(&dangling_key);
+                if status == Status::Dispatched && self.allow_duplicates {
+                    self.dispatch_times.entry(number).or_default().push(rec.at);
+                }
                 let prior = match status {
                     Status::Dispatched => Prior::Dispatched,
                     Status::Unknown if rec.error.starts_with(NOT_FOUND_NOTE) => Prior::NotFound,
@@ -156,6 +163,12 @@ impl Ledger {
     /// Whether the row already has an `invalid` or `skipped` record.
     pub fn has_row_verdict(&self, row: u64) -> bool {
         self.row_verdicts.contains(&row)
+    }
+
+    /// When earlier runs dispatched calls to `number` (only kept when
+    /// duplicates are allowed).
+    pub fn dispatch_times(&self, number: u64) -> &[jiff::Timestamp] {
+        self.dispatch_times.get(&number).map_or(&[], Vec::as_slice)
     }
 
     /// How many records the log held when the ledger was built.
