@@ -166,11 +166,17 @@ fn check_names(path: &Path, line: u64, names: &[String]) -> Result<(), ListError
         });
     }
 
+    // In first-seen order, with an index so wide headers stay linear.
     let mut seen: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (i, name) in names.iter().enumerate() {
-        match seen.iter_mut().find(|(folded, _)| *folded == fold(name)) {
-            Some((_, columns)) => columns.push(i + 1),
-            None => seen.push((fold(name), vec![i + 1])),
+        let folded = fold(name);
+        match index.get(&folded) {
+            Some(&at) => seen[at].1.push(i + 1),
+            None => {
+                index.insert(folded.clone(), seen.len());
+                seen.push((folded, vec![i + 1]));
+            }
         }
     }
     let duplicates: Vec<(String, Vec<usize>)> = seen
