@@ -124,7 +124,16 @@ impl ApiClient {
             .context("cannot read the call logs")?;
         if !status.is_success() {
             let message = crate::classify::server_message(status.as_u16(), Some(&body));
-            anyhow::bail!("call logs page {page}: {status}: {message}");
+            let message = format!("call logs page {page}: {status}: {message}");
+            // A rejected key ends a reconcile as it ends a run (exit 3).
+            if matches!(status.as_u16(), 401 | 403) {
+                return Err(crate::cmd::Failure {
+                    code: crate::cmd::EXIT_STOPPED,
+                    message: format!("{message}; check OMNIDIM_API_KEY"),
+                }
+                .into());
+            }
+            anyhow::bail!(message);
         }
         serde_json::from_slice(&body)
             .with_context(|| format!("call logs page {page}: unexpected body"))

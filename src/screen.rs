@@ -48,6 +48,9 @@ pub struct Rejection {
     pub value: String,
     /// What is wrong and how to fix it.
     pub reason: String,
+    /// The row's phone cell as written (empty for a ragged row), so the
+    /// outcome names the contact whichever cell was at fault.
+    pub phone: String,
 }
 
 impl Rejection {
@@ -129,7 +132,17 @@ fn oversized(row: u64, line: u64, context: &CallContext) -> Option<Rejection> {
             size / 1024,
             MAX_CONTEXT_BYTES / 1024
         ),
+        phone: String::new(),
     })
+}
+
+/// Where a row is, for messages.
+#[derive(Debug, Clone, Copy)]
+struct RowAt {
+    /// 1-based data row.
+    row: u64,
+    /// Physical line where the row starts.
+    line: u64,
 }
 
 /// Which earlier outcomes may be dialed again.
@@ -224,9 +237,23 @@ impl Screen {
                          missing or unquoted delimiter? Quote cells that contain the delimiter",
                         row.row, row.line
                     ),
+                    phone: String::new(),
                 });
             }
             RowKind::Contact(cells) => cells,
+        };
+        let phone = cells.phone.clone();
+        match self.judge_contact(row.row, row.line, cells) {
+            Decision::Invalid(rejection) => Decision::Invalid(Rejection { phone, ..rejection }),
+            decision => decision,
+        }
+    }
+
+    /// Decides what happens to a row that holds a contact.
+    fn judge_contact(&mut self, row_number: u64, line: u64, cells: ContactCells) -> Decision {
+        let row = RowAt {
+            row: row_number,
+            line,
         };
         if let Some(rejection) = oversized(row.row, row.line, &cells.context) {
             return Decision::Invalid(rejection);
@@ -243,6 +270,7 @@ impl Screen {
                 column: err.column,
                 value: err.value,
                 reason: err.reason,
+                phone: String::new(),
             }),
         }
     }
@@ -289,6 +317,7 @@ impl Screen {
             column: column.to_string(),
             value: value.to_string(),
             reason,
+            phone: String::new(),
         };
         let row_region = match cells.region.as_deref().map(str::trim) {
             Some(text) if !text.is_empty() => Some(phone::parse_region(text).map_err(|err| {
@@ -319,15 +348,9 @@ impl Screen {
                 column: self.phone_column.to_string(),
                 value: cells.phone,
                 reason: format!("internal error: {:?} is not E.164", normalized.e164),
+                phone: String::new(),
             });
         };
-        if let Some(reason) = self.gate.suppressed(&normalized.e164) {
-            return Decision::Skipped {
-                row,
-                to_number: normalized.e164,
-                reason,
-            };
-        }
         let allow_duplicates = self.allow_duplicates;
         let entry = self.ledger.entry(number, row);
         if entry.first_row != 0 && !allow_duplicates {
@@ -341,11 +364,24 @@ impl Screen {
         let prior = entry.prior;
         // Checked after the number is registered, so that a later row with
         // the same number is skipped as a duplicate rather than dialed.
-        if controls.do_not_call {
-            return Decision::Skipped {
-                row,
-                to_number: normalized.e164,
-                reason: DO_NOT_CALL_REASON.into(),
+        let suppressed = self
+            .gate
+            .suppressed(&normalized.e164)
+            .or_else(|| controls.do_not_call.then(|| DO_NOT_CALL_REASON.to_string()));
+        if let Some(reason) = suppressed {
+            // A contact an earlier run already recorded keeps that record;
+            // the opt-out only stops any further call (and a second row).
+            return match prior {
+                Prior::New => Decision::Skipped {
+                    row,
+                    to_number: normalized.e164,
+                    reason,
+                },
+                Prior::Unknown | Prior::NotFound => Decision::HeldUnknown {
+                    row,
+                    to_number: normalized.e164,
+                },
+                Prior::Dispatched | Prior::Failed => Decision::Settled { row, prior },
             };
         }
         let mut history = CallHistory::default();

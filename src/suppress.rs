@@ -31,8 +31,10 @@ use crate::phone::{self, PhoneRules, Region, Strictness};
 /// rest are only counted.
 const LISTED_BAD_ENTRIES: usize = 5;
 
-/// Values of a `do_not_call` cell that mean "do not call", ignoring case.
-const TRUTHY: [&str; 4] = ["yes", "y", "true", "1"];
+/// Values of a `do_not_call` cell that mean "you may call", ignoring case.
+/// Any other non-empty value (`yes`, `x`, `DNC`, `opt-out`, ...) means "do
+/// not call": a flag we do not understand must not be read as consent.
+const FALSY: [&str; 6] = ["no", "n", "false", "0", "off", "f"];
 
 /// Every suppressed number, with the file that listed it first.
 #[derive(Debug, Default)]
@@ -48,11 +50,31 @@ pub struct Suppression {
 impl Suppression {
     /// Loads every file, in order. A file that cannot be read is an error
     /// naming it.
+    ///
+    /// Fails closed: a file that yields no number, or any entry that does
+    /// not read as a number (a national number without `default_region`,
+    /// a stray header), stops the campaign, since a number we cannot read
+    /// is a person we could not keep from being called.
     pub fn load(files: &[PathBuf], region: Option<&Region>) -> anyhow::Result<Suppression> {
         let mut suppression = Suppression::default();
         for path in files {
             let text = read_text(path)?;
+            let before = suppression.numbers.len();
             suppression.add_file(path, &text, region);
+            if suppression.numbers.len() == before && suppression.bad_count == 0 {
+                anyhow::bail!(
+                    "the suppression file {} lists no phone number; refusing to dial \
+                     with an empty do-not-call list",
+                    path.display()
+                );
+            }
+        }
+        if suppression.bad_count > 0 {
+            anyhow::bail!(
+                "{}; refusing to dial: fix these entries (numbers without a country code \
+                 need default_region / --default-region)",
+                suppression.warnings().join("; ")
+            );
         }
         Ok(suppression)
     }
@@ -61,6 +83,13 @@ impl Suppression {
     pub fn lookup(&self, to_number: &str) -> Option<&str> {
         let key = number_key(to_number)?;
         self.numbers.get(&key).map(|name| &**name)
+    }
+
+    /// Suppresses one more number (E.164), naming where it came from.
+    pub fn add(&mut self, to_number: &str, source: &str) {
+        if let Some(key) = number_key(to_number) {
+            self.numbers.entry(key).or_insert_with(|| source.into());
+        }
     }
 
     /// How many distinct numbers are suppressed.
@@ -78,7 +107,7 @@ impl Suppression {
         let mut warnings: Vec<String> = self
             .bad_entries
             .iter()
-            .map(|entry| format!("{entry}: not a phone number; ignored"))
+            .map(|entry| format!("{entry} does not read as a phone number"))
             .collect();
         let more = self.bad_count.saturating_sub(self.bad_entries.len() as u64);
         if more > 0 {
@@ -116,11 +145,11 @@ impl Suppression {
     }
 }
 
-/// Whether a `do_not_call` cell asks not to call: `yes`, `y`, `true` or
-/// `1`, in any case. Anything else, an empty cell included, does not.
+/// Whether a `do_not_call` cell asks not to call: any non-empty value but
+/// `no`, `n`, `false`, `0`, `off` or `f` (in any case).
 pub fn is_truthy(cell: &str) -> bool {
     let cell = cell.trim();
-    TRUTHY.iter().any(|t| cell.eq_ignore_ascii_case(t))
+    !cell.is_empty() && !FALSY.iter().any(|f| cell.eq_ignore_ascii_case(f))
 }
 
 /// Reads a suppression file as text; Excel's byte order mark is dropped.
@@ -250,6 +279,23 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_entry_or_an_empty_file_stops_the_campaign() {
+        let dir = tempfile::tempdir().unwrap();
+        let national = dir.path().join("national.txt");
+        std::fs::write(&national, "617-555-0177\n").unwrap();
+        let err = Suppression::load(std::slice::from_ref(&national), None).unwrap_err();
+        assert!(err.to_string().contains("national.txt:1"), "{err}");
+        assert!(err.to_string().contains("default_region"), "{err}");
+        let us = phone::parse_region("US").unwrap();
+        assert_eq!(Suppression::load(&[national], Some(&us)).unwrap().len(), 1);
+
+        let empty = dir.path().join("empty.txt");
+        std::fs::write(&empty, "# nobody yet\n").unwrap();
+        let err = Suppression::load(&[empty], None).unwrap_err();
+        assert!(err.to_string().contains("lists no phone number"), "{err}");
+    }
+
+    #[test]
     fn entries_that_are_not_numbers_are_reported_with_file_and_line() {
         let lines: String = (0..8).map(|i| format!("n/a {i}\n")).collect();
         let s = load(&[("dnc.txt", &format!("2015550101\n{lines}"))], "US");
@@ -270,10 +316,12 @@ mod tests {
 
     #[test]
     fn do_not_call_cells_read_as_flags() {
-        for yes in ["yes", "YES", " y ", "True", "1"] {
+        for yes in [
+            "yes", "YES", " y ", "True", "1", "x", "DNC", "opt-out", "maybe",
+        ] {
             assert!(is_truthy(yes), "{yes}");
         }
-        for no in ["", "no", "0", "false", "maybe"] {
+        for no in ["", "no", "0", "false", "N", "off"] {
             assert!(!is_truthy(no), "{no}");
         }
     }

@@ -60,17 +60,20 @@ fn suppressed_numbers_from_files_and_the_column_are_skipped_never_dialed() {
     work.write("optouts.txt", "# opted out by phone\n201.555.0102\nn/a\n");
     let sandbox = SandboxProc::start(&[]);
 
-    let result = run(
-        &work,
-        &sandbox,
-        &["--campaign", "lists/june.toml", "--suppress", "optouts.txt"],
-    );
-    result.expect_code(0);
+    // An entry that is not a number fails closed: nobody is called until
+    // the do-not-call list reads cleanly.
+    let flags = ["--campaign", "lists/june.toml", "--suppress", "optouts.txt"];
+    let refused = run(&work, &sandbox, &flags);
+    refused.expect_code(2);
     assert!(
-        result.stderr().contains("optouts.txt:3: \"n/a\""),
+        refused.stderr().contains("optouts.txt:3: \"n/a\""),
         "a bad entry is named with file and line\n{}",
-        result.describe()
+        refused.describe()
     );
+    assert!(sandbox.requests().is_empty());
+
+    work.write("optouts.txt", "# opted out by phone\n201.555.0102\n");
+    run(&work, &sandbox, &flags).expect_code(0);
 
     assert_eq!(called(&sandbox), [list[1].clone(), list[4].clone()]);
     let outcomes = outcome_rows(&work.path("out.csv"));
@@ -355,7 +358,7 @@ fn a_resume_redials_only_eligible_due_uncapped_contacts_and_keeps_their_history(
     assert_eq!(&of("2")[0], "102", "a completed call is left alone");
     assert_eq!(&of("5")[9], "1");
 
-    // Without --resume a redial is refused before any call.
+    // Without --resume the existing campaign is refused before any call.
     run(&work, &sandbox, &["--redial", "busy"]).expect_code(2);
     assert_eq!(sandbox.calls().len(), 2);
 }

@@ -165,3 +165,117 @@ fn report_flags_without_a_dry_run_are_refused() {
     let zero = work.omnidial(&["run", "list.csv", "--agent-id", "0", "--dry-run"]);
     zero.expect_code(2);
 }
+
+#[test]
+fn a_do_not_call_flag_holds_for_the_number_on_every_row() {
+    let sandbox = SandboxProc::start(&[]);
+    let work = Workdir::new();
+    work.write(
+        "list.csv",
+        "phone,Do Not Call\n+12015550101,\n+12015550102,\n+12015550101,X\n+12015550103,no\n",
+    );
+    work.dial(&sandbox, &["--allow-duplicates"]).expect_code(0);
+    let called: Vec<String> = sandbox
+        .calls()
+        .iter()
+        .map(|c| c["to_number"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        called,
+        ["+12015550102", "+12015550103"],
+        "row 1 shares row 3's opt-out"
+    );
+    for call in sandbox.calls() {
+        assert!(call["call_context"].get("Do Not Call").is_none(), "{call}");
+    }
+}
+
+#[test]
+fn an_unreadable_do_not_call_entry_stops_the_campaign() {
+    let sandbox = SandboxProc::start(&[]);
+    let work = Workdir::new();
+    work.write("list.csv", list(2));
+    work.write("dnc.txt", "201-555-0101\n");
+    let run = work.dial(&sandbox, &["--suppress", "dnc.txt"]);
+    run.expect_code(2);
+    assert!(run.stderr().contains("dnc.txt:1"), "{}", run.describe());
+    assert!(sandbox.requests().is_empty());
+    work.dial(
+        &sandbox,
+        &["--suppress", "dnc.txt", "--default-region", "US"],
+    )
+    .expect_code(0);
+    assert_eq!(
+        sandbox.calls().len(),
+        1,
+        "the opted-out number is not called"
+    );
+}
+
+#[test]
+fn an_opt_out_after_the_call_adds_no_second_row() {
+    let sandbox = SandboxProc::start(&[]);
+    let work = Workdir::new();
+    work.write("list.csv", list(2));
+    work.dial(&sandbox, &[]).expect_code(0);
+    work.write("dnc.txt", "+12015550100\n");
+    work.dial(&sandbox, &["--resume", "--suppress", "dnc.txt"])
+        .expect_code(0);
+    let outcomes = outcome_rows(&work.path("out.csv"));
+    assert_eq!(outcomes.len(), 2, "{outcomes:#?}");
+    assert!(outcomes.iter().all(|o| o.status == "dispatched"));
+}
+
+#[test]
+fn an_invalid_control_cell_keeps_the_contacts_number_in_the_outcome() {
+    let sandbox = SandboxProc::start(&[]);
+    let work = Workdir::new();
+    work.write("list.csv", "phone,from_number_id\n+12015550101,abc\n");
+    work.dial(&sandbox, &[]).expect_code(1);
+    let outcome = &outcome_rows(&work.path("out.csv"))[0];
+    assert_eq!(
+        (outcome.status.as_str(), outcome.to_number.as_str()),
+        ("invalid", "+12015550101")
+    );
+    assert!(outcome.error.contains("from_number_id"), "{outcome:?}");
+}
+
+#[test]
+fn a_campaign_that_allowed_duplicates_resumes_only_with_them() {
+    let sandbox = SandboxProc::start(&[]);
+    let work = Workdir::new();
+    work.write("list.csv", "phone\n+12015550101\n+12015550101\n");
+    work.dial(&sandbox, &["--allow-duplicates"]).expect_code(0);
+    let before = work.read("out.csv");
+    let plain = work.dial(&sandbox, &["--resume"]);
+    plain.expect_code(2);
+    assert!(
+        plain.stderr().contains("--allow-duplicates"),
+        "{}",
+        plain.describe()
+    );
+    assert_eq!(work.read("out.csv"), before);
+    work.dial(&sandbox, &["--resume", "--allow-duplicates"])
+        .expect_code(0);
+    assert_eq!(sandbox.calls().len(), 2);
+}
+
+#[test]
+fn absurd_rates_are_refused_before_anything_starts() {
+    let work = Workdir::new();
+    work.write("list.csv", list(1));
+    for rate in ["1e-320", "--per-number-rate=1e-320"] {
+        let flag = if rate.starts_with("--") {
+            rate.to_string()
+        } else {
+            format!("--rate={rate}")
+        };
+        let run = work.omnidial(&["run", "list.csv", "--agent-id", "42", "--sandbox", &flag]);
+        run.expect_code(2);
+        assert!(
+            !work.path("list.outcome.csv").exists(),
+            "{}",
+            run.describe()
+        );
+    }
+}

@@ -40,6 +40,13 @@ pub const DEFAULT_BURST: u32 = 1;
 /// Identical permanent failures in a row that stop the campaign.
 pub const DEFAULT_CIRCUIT_BREAKER: usize = 20;
 
+/// Slowest rate accepted: one call an hour. Slower rates are typing
+/// mistakes, and their periods overflow the timer.
+const MIN_RATE_PER_SECOND: f64 = 1.0 / 3600.0;
+
+/// Fastest paced rate accepted; `unlimited` is the way to go faster.
+const MAX_RATE_PER_SECOND: f64 = 1_000_000.0;
+
 /// Shortest API key the platform's clients accept.
 const MIN_KEY_LEN: usize = 8;
 
@@ -85,6 +92,11 @@ impl std::str::FromStr for Rate {
         let per_second = count / seconds;
         if !per_second.is_finite() || per_second <= 0.0 {
             return Err(format!("rate {text:?} must be above zero (or `unlimited`)"));
+        }
+        if !(MIN_RATE_PER_SECOND..=MAX_RATE_PER_SECOND).contains(&per_second) {
+            return Err(format!(
+                "rate {text:?} is out of range: use between 1/h and 1000000/s (or `unlimited`)"
+            ));
         }
         Ok(Rate::PerSecond(per_second))
     }
@@ -299,6 +311,13 @@ mod tests {
         assert_eq!("30/min".parse::<Rate>(), Ok(Rate::PerSecond(0.5)));
         assert_eq!("unlimited".parse::<Rate>(), Ok(Rate::Unlimited));
         assert!("0".parse::<Rate>().is_err());
+        assert!(
+            "1e-320"
+                .parse::<Rate>()
+                .unwrap_err()
+                .contains("out of range")
+        );
+        assert_eq!("1/h".parse::<Rate>(), Ok(Rate::PerSecond(1.0 / 3600.0)));
         assert!("fast".parse::<Rate>().is_err());
         assert!("3/week".parse::<Rate>().unwrap_err().contains("unit"));
     }

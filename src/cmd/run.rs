@@ -35,14 +35,20 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     let plan = Plan::from_settings(settings, &args.list.contacts, args.list.out.clone())?;
     let agent_id = plan.require_agent()?;
     // Before anything else: a missing do-not-call list must cost nothing.
-    if plan.controls.redial.is_some() && !args.resume {
-        anyhow::bail!("--redial dials contacts of an earlier run: add --resume");
-    }
-    let gate = Gate::open(&plan.controls, plan.default_region.as_ref(), &plan.out)?;
+    // A redial without --resume is harmless: a new outcome file holds no
+    // earlier call to redial, and an existing one is refused below.
+    let mut gate = Gate::open(&plan.controls, plan.default_region.as_ref(), &plan.out)?;
     for warning in gate.suppression.warnings() {
         tracing::warn!("{warning}");
     }
     let (layout, stats) = super::scan_list(&plan)?;
+    gate.learn_do_not_call(
+        &plan.contacts,
+        &plan.read,
+        &layout,
+        &plan.phone,
+        plan.default_region.as_ref(),
+    )?;
 
     // A real run needs a key and a reachable API before it touches the
     // outcome file, so a failed start leaves nothing behind to trip over.
@@ -61,6 +67,14 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
         key
     };
     let mut log = open_log(&args, &plan)?;
+    if log.ledger.saw_repeated_numbers() && !plan.allow_duplicates {
+        anyhow::bail!(
+            "{} records one number dialed on several rows: that campaign allowed duplicates; \
+             resume it with --allow-duplicates (or allow_duplicates = true) so each row keeps \
+             its own record",
+            plan.out.display()
+        );
+    }
     let (sandbox, base_url) = if args.sandbox {
         let sandbox = Sandbox::start(SandboxConfig::default(), 0).await?;
         let url = sandbox.base_url();

@@ -31,9 +31,16 @@ pub fn execute(list: &ListArgs, report: &ReportArgs) -> anyhow::Result<i32> {
 /// The dry run proper, shared with `run --dry-run`.
 pub fn run_dry(list: &ListArgs, opts: &ReportArgs, settings: Settings) -> anyhow::Result<i32> {
     let plan = Plan::from_settings(settings, &list.contacts, list.out.clone())?;
-    let gate = Gate::open(&plan.controls, plan.default_region.as_ref(), &plan.out)?;
+    let mut gate = Gate::open(&plan.controls, plan.default_region.as_ref(), &plan.out)?;
     let gate_warnings = gate.suppression.warnings();
     let (layout, _) = super::scan_list(&plan)?;
+    gate.learn_do_not_call(
+        &plan.contacts,
+        &plan.read,
+        &layout,
+        &plan.phone,
+        plan.default_region.as_ref(),
+    )?;
     // An existing outcome file is read, never written: the report then says
     // what a resume would leave alone.
     let ledger = read_ledger(&plan.out, plan.allow_duplicates)?;

@@ -58,6 +58,23 @@ pub(crate) fn clean_name(raw: &str) -> String {
         .to_string()
 }
 
+/// Finds a conventional column written another way: `Do Not Call`,
+/// `do-not-call` and `DNC` all name `do_not_call`. A do-not-call flag
+/// missed for its spelling would be a person called against their wish.
+pub fn loose_find(names: &[String], wanted: &str) -> Option<usize> {
+    let loose = |n: &str| -> String {
+        n.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    let wanted = loose(wanted);
+    names.iter().position(|n| {
+        let n = loose(n);
+        n == wanted || (wanted == "donotcall" && n == "dnc")
+    })
+}
+
 /// The comparison form of a name: trimmed, lower case.
 fn fold(name: &str) -> String {
     clean_name(name).to_lowercase()
@@ -117,7 +134,7 @@ pub(crate) fn plan_columns(
         .iter()
         .map(|c| match find(c.setting, &c.name) {
             Ok(i) => Ok(Some(i)),
-            Err(_) if !c.required => Ok(None),
+            Err(_) if !c.required => Ok(loose_find(&names, &c.name)),
             Err(err) => Err(err),
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -312,6 +329,15 @@ mod tests {
         assert_eq!(keys(&p), vec!["name"]);
         let err = plan(&["phone", "name"], &opts).unwrap_err().to_string();
         assert!(err.contains("timezone_column"), "{err}");
+    }
+
+    #[test]
+    fn conventional_control_columns_are_found_however_they_are_written() {
+        for header in ["Do Not Call", "do-not-call", "DNC", "do_not_call"] {
+            let names = names(&["phone", header]);
+            assert_eq!(loose_find(&names, "do_not_call"), Some(1), "{header}");
+        }
+        assert_eq!(loose_find(&names(&["phone", "notes"]), "do_not_call"), None);
     }
 
     #[test]

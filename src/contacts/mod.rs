@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use error::{ListError, Place};
-pub use header::PHONE_NAMES;
+pub use header::{PHONE_NAMES, loose_find};
 pub use rows::{CallContext, ContactCells, Row, RowKind, RowReader};
 
 /// A column that steers the dialer rather than the agent (a per-row caller

@@ -352,6 +352,37 @@ impl Gate {
     }
 
     /// Why `to_number` is suppressed, if it is: the text for the outcome.
+    /// Reads the whole list once for rows whose `do_not_call` cell says no
+    /// and suppresses their numbers, so the flag holds for the person on
+    /// every row, including rows read before the flagged one. Lists without
+    /// such a column cost no extra pass.
+    pub fn learn_do_not_call(
+        &mut self,
+        path: &std::path::Path,
+        read: &crate::contacts::ReadOptions,
+        layout: &crate::contacts::Layout,
+        rules: &crate::phone::PhoneRules,
+        region: Option<&Region>,
+    ) -> anyhow::Result<()> {
+        if crate::contacts::loose_find(&layout.headers, DO_NOT_CALL_COLUMN).is_none() {
+            return Ok(());
+        }
+        for row in crate::contacts::open(path, read)? {
+            let crate::contacts::RowKind::Contact(cells) = row?.kind else {
+                continue;
+            };
+            let flagged = self.controls.read_row(&cells).is_ok_and(|c| c.do_not_call);
+            if let (true, Ok(number)) = (
+                flagged,
+                crate::phone::normalize(&cells.phone, region, rules),
+            ) {
+                self.suppression.add(&number.e164, "do_not_call column");
+            }
+        }
+        Ok(())
+    }
+
+    /// Why a number is suppressed (the file, or the list's own column).
     pub fn suppressed(&self, to_number: &str) -> Option<String> {
         let file = self.suppression.lookup(to_number)?;
         Some(format!("suppressed ({file})"))

@@ -74,6 +74,9 @@ pub struct Ledger {
     /// allowed: then one number can be called several times a day, and
     /// the daily cap needs the times.
     dispatch_times: HashMap<u64, Vec<jiff::Timestamp>>,
+    /// Whether one number was dispatched as two contacts (first calls on
+    /// two rows): the campaign ran with duplicates allowed.
+    saw_repeated_numbers: bool,
 }
 
 impl Ledger {
@@ -107,6 +110,13 @@ impl Ledger {
                 self.dangling.remove(&dangling_key);
                 if status == Status::Dispatched && self.allow_duplicates {
                     self.dispatch_times.entry(number).or_default().push(rec.at);
+                }
+                let entry = self.entry(number, rec.row);
+                if status == Status::Dispatched
+                    && entry.prior == Prior::Dispatched
+                    && rec.calls <= 1
+                {
+                    self.saw_repeated_numbers = true;
                 }
                 let prior = match status {
                     Status::Dispatched => Prior::Dispatched,
@@ -169,6 +179,12 @@ impl Ledger {
     /// duplicates are allowed).
     pub fn dispatch_times(&self, number: u64) -> &[jiff::Timestamp] {
         self.dispatch_times.get(&number).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether the log shows one number dialed as several contacts, which
+    /// only a campaign that allowed duplicates does.
+    pub fn saw_repeated_numbers(&self) -> bool {
+        self.saw_repeated_numbers
     }
 
     /// How many records the log held when the ledger was built.

@@ -52,7 +52,7 @@ pub(super) fn spawn_reader(
                     Tally::bump(&tally.invalid);
                     tally.note_problem(rejection.row, "invalid", &rejection.to_error());
                     fresh_verdict(rejection.row).then(|| {
-                        Record::new(rejection.row, rejection.value.clone(), Status::Invalid)
+                        Record::new(rejection.row, rejection.phone.clone(), Status::Invalid)
                             .with_error(&rejection.to_error())
                     })
                 }
