@@ -83,6 +83,8 @@ pub struct LogIndex {
     by_request: HashMap<u64, CallResult>,
     /// By number, only for numbers that are `unknown` in the file.
     by_number: HashMap<u64, Vec<CallResult>>,
+    /// Request ids the outcome file already attributes to a call.
+    known_ids: HashSet<u64>,
 }
 
 impl LogIndex {
@@ -114,6 +116,7 @@ impl LogIndex {
             .get(&number)?
             .iter()
             .filter(|c| c.at.is_none_or(|at| at >= earliest))
+            .filter(|c| c.request_id.is_none_or(|id| !self.known_ids.contains(&id)))
             .min_by_key(|c| c.at)
     }
 }
@@ -131,17 +134,33 @@ pub struct ReconcileStats {
     pub not_found: u64,
 }
 
-/// Numbers of the `unknown` contacts in an outcome file.
-pub fn unknown_numbers(path: &Path) -> anyhow::Result<HashSet<u64>> {
+/// What an outcome file tells reconcile before any log is read.
+#[derive(Debug, Default)]
+pub struct Wanted {
+    /// Numbers of the `unknown` contacts.
+    pub numbers: HashSet<u64>,
+    /// Request ids the file already attributes to a call (dispatched
+    /// records and earlier calls): such a call cannot be an unknown
+    /// contact's missing one, even when it went to the same number.
+    pub known_ids: HashSet<u64>,
+}
+
+/// Reads what reconcile looks for from an outcome file.
+pub fn wanted(path: &Path) -> anyhow::Result<Wanted> {
     let (mut rdr, columns) = open(path)?;
-    let mut wanted = HashSet::new();
+    let mut wanted = Wanted::default();
     for raw in rdr.records() {
         let rec = columns.parse(&raw?).map_err(anyhow::Error::msg)?;
         if rec.status == Status::Unknown
             && let Some(number) = number_key(&rec.to_number)
         {
-            wanted.insert(number);
+            wanted.numbers.insert(number);
         }
+        wanted.known_ids.extend(rec.request_id);
+        let earlier = rec.earlier_calls.split_whitespace();
+        wanted
+            .known_ids
+            .extend(earlier.filter_map(|call| call.split('@').next()?.parse::<u64>().ok()));
     }
     Ok(wanted)
 }
@@ -150,15 +169,18 @@ pub fn unknown_numbers(path: &Path) -> anyhow::Result<HashSet<u64>> {
 pub async fn read_logs(
     client: &ApiClient,
     pacer: &Pacer,
-    wanted: &HashSet<u64>,
+    wanted: &Wanted,
 ) -> anyhow::Result<(LogIndex, u64)> {
-    let mut index = LogIndex::default();
+    let mut index = LogIndex {
+        known_ids: wanted.known_ids.clone(),
+        ..LogIndex::default()
+    };
     let mut read = 0u64;
     for page in 1.. {
         pacer.wait_turn().await;
         let logs = client.call_logs(page, PAGE_SIZE).await?;
         for log in &logs.call_log_data {
-            index.add(log, wanted);
+            index.add(log, &wanted.numbers);
         }
         read += logs.call_log_data.len() as u64;
         tracing::debug!(page, read, total = logs.total_records, "call logs");
@@ -299,6 +321,11 @@ mod tests {
         );
         let later: Timestamp = "2026-12-04T09:00:00Z".parse().unwrap();
         assert!(index.for_unknown(12015550101, later).is_none());
+
+        // A call the file already records (an earlier call of a redialed
+        // contact) is never taken for the unknown one.
+        index.known_ids.insert(9);
+        assert!(index.for_unknown(12015550101, sent).is_none());
         assert_eq!(index.for_request(7).unwrap().log_id, "1");
     }
 }

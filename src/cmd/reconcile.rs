@@ -70,7 +70,7 @@ pub async fn execute(args: ReconcileArgs) -> anyhow::Result<i32> {
             args.outcomes.display()
         )
     })?;
-    let wanted = reconcile::unknown_numbers(&args.outcomes)?;
+    let wanted = reconcile::wanted(&args.outcomes)?;
     let key = plan.load_key()?;
 
     let client = ApiClient::new(

@@ -204,6 +204,9 @@ fn resume_file(path: &Path, mut file: File, allow_duplicates: bool) -> anyhow::R
     for rec in &mut repairs {
         rec.status = Status::Unknown;
         rec.error = "interrupted while sending; the call may have been placed".into();
+        // The intent counted the calls before it; this one may have been
+        // placed, and a redial cap must count it.
+        rec.calls += 1;
     }
     let torn_warning = if tail.is_empty() {
         None
