@@ -25,6 +25,9 @@ use crate::outcome::record::{ColumnMap, Record, Status};
 /// The reconcile column read for a call's result.
 const CALL_STATUS_COLUMN: &str = "call_status";
 
+/// The call statuses the platform's call logs report.
+const CALL_STATUSES: [&str; 4] = ["completed", "busy", "no-answer", "failed"];
+
 /// The call status that ends a contact's story for good.
 const COMPLETED: &str = "completed";
 
@@ -58,9 +61,18 @@ impl RedialPolicy {
     ) -> anyhow::Result<RedialPolicy> {
         let statuses: Vec<String> = statuses
             .iter()
-            .map(|s| s.trim().to_ascii_lowercase())
+            .map(|s| s.trim().to_ascii_lowercase().replace('_', "-"))
             .filter(|s| !s.is_empty())
             .collect();
+        if let Some(unknown) = statuses
+            .iter()
+            .find(|s| !CALL_STATUSES.contains(&s.as_str()))
+        {
+            bail!(
+                "redial: unknown call status {unknown:?}; the call logs say one of {}",
+                CALL_STATUSES.join(", ")
+            );
+        }
         if statuses.is_empty() {
             bail!("redial names no call status (e.g. no-answer,busy)");
         }
@@ -69,6 +81,9 @@ impl RedialPolicy {
         }
         if max_calls == 0 || per_day == Some(0) {
             bail!("max_calls and max_calls_per_number_per_day must be at least 1");
+        }
+        if max_calls < 2 {
+            bail!("max_calls = {max_calls} leaves no call for a redial: use 2 or more");
         }
         Ok(RedialPolicy {
             statuses,
@@ -318,9 +333,15 @@ mod tests {
         assert!(matches!(p.judge(&two, now, &utc), Redial::Due(_)));
         let three = past("no-answer", 3, "2026-12-08T12:00:00Z", "");
         assert_eq!(p.judge(&three, now, &utc), Redial::Capped);
-        // A file from before the `calls` column: its one call still counts.
+        // A file from before the `calls` column: its one call still counts
+        // (judged with a cap of one call, which `new` itself refuses).
+        let one_call = RedialPolicy {
+            max_calls: 1,
+            ..policy(2, None)
+        };
+        assert!(RedialPolicy::new(vec!["busy".into()], SignedDuration::ZERO, 1, None).is_err());
         assert_eq!(
-            policy(1, None).judge(&past("busy", 0, "2026-12-08T12:00:00Z", ""), now, &utc),
+            one_call.judge(&past("busy", 0, "2026-12-08T12:00:00Z", ""), now, &utc),
             Redial::Capped
         );
     }

@@ -128,3 +128,15 @@ pub(super) fn retry_policy(r: &RetrySettings) -> anyhow::Result<RetryPolicy> {
     }
     Ok(policy)
 }
+
+/// Checks an id the platform assigned: above zero, and within the signed
+/// 64-bit integers JSON APIs carry.
+pub(super) fn platform_id(name: &str, id: u64) -> anyhow::Result<u64> {
+    if id == 0 || id > i64::MAX as u64 {
+        bail!(
+            "{name} {id} is not an id the platform gives: use a whole number from 1 to {}",
+            i64::MAX
+        );
+    }
+    Ok(id)
+}

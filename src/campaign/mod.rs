@@ -53,7 +53,10 @@ const MIN_KEY_LEN: usize = 8;
 mod checks;
 mod settings;
 
-use checks::{check_base_url, duration, is_variable_name, parse_delimiter, positive, retry_policy};
+use checks::{
+    check_base_url, duration, is_variable_name, parse_delimiter, platform_id, positive,
+    retry_policy,
+};
 pub use checks::{default_out, is_loopback, same_file};
 pub use settings::{HoursSettings, RateSetting, RetrySettings, Settings};
 
@@ -189,10 +192,13 @@ impl Plan {
         Ok(Plan {
             out: out.unwrap_or_else(|| default_out(contacts)),
             contacts: contacts.to_path_buf(),
-            agent_id: s.agent_id.map(|id| positive("agent_id", id)).transpose()?,
+            agent_id: s
+                .agent_id
+                .map(|id| platform_id("agent_id", id))
+                .transpose()?,
             from_number_id: s
                 .from_number_id
-                .map(|id| positive("from_number_id", id))
+                .map(|id| platform_id("from_number_id", id))
                 .transpose()?,
             base_url,
             key_source,

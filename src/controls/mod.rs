@@ -85,6 +85,15 @@ impl Controls {
             );
         }
         let from_number_ids = s.from_number_ids.clone().unwrap_or_default();
+        if s.from_number_ids.as_ref().is_some_and(Vec::is_empty) {
+            bail!("from_number_ids is empty: list caller number ids, or leave it out");
+        }
+        let mut distinct = from_number_ids.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() != from_number_ids.len() {
+            bail!("from_number_ids lists an id twice: each caller number once");
+        }
         if from_number_ids.contains(&0) {
             bail!("from_number_ids: ids are whole numbers above zero");
         }
