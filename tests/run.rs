@@ -238,32 +238,21 @@ fn an_existing_outcome_file_needs_resume_or_fresh() {
     assert_eq!(work.read(&kept[0]), first);
 }
 
+/// A list of `n` valid numbers, +1 201 555 0100 onwards, in order.
+fn numbered_list(n: usize) -> String {
+    let rows: Vec<String> = (0..n).map(|i| format!("+1201555{:04}", 100 + i)).collect();
+    format!("phone\n{}\n", rows.join("\n"))
+}
+
 #[test]
 fn concurrency_caps_requests_in_flight() {
     // Every answer takes 300 ms, so no 250 ms window may hold more arrivals
     // than the cap: a request can only start once an earlier one ended.
     let sandbox = SandboxProc::start(&["--latency-ms", "300"]);
     let work = Workdir::new();
-    let mut list = String::from("phone\n");
-    for i in 0..24 {
-        list.push_str(&format!("+1201555{:04}\n", 100 + i));
-    }
-    let list = work.write("list.csv", list);
-    let base = sandbox.base_url();
-    work.omnidial(&[
-        "run",
-        list.to_str().unwrap(),
-        "--agent-id",
-        "42",
-        "--base-url",
-        &base,
-        "--rate",
-        "unlimited",
-        "--concurrency",
-        "3",
-        "--quiet",
-    ])
-    .expect_code(0);
+    work.write("list.csv", numbered_list(24));
+    work.dial(&sandbox, &["--rate", "unlimited", "--concurrency", "3"])
+        .expect_code(0);
 
     let times: Vec<f64> = sandbox
         .requests()
@@ -284,24 +273,8 @@ fn concurrency_caps_requests_in_flight() {
 fn the_rate_spaces_calls_and_sequential_runs_keep_list_order() {
     let sandbox = SandboxProc::start(&[]);
     let work = Workdir::new();
-    let mut list = String::from("phone\n");
-    for i in 0..11 {
-        list.push_str(&format!("+1201555{:04}\n", 100 + i));
-    }
-    let list = work.write("list.csv", list);
-    let base = sandbox.base_url();
-    work.omnidial(&[
-        "run",
-        list.to_str().unwrap(),
-        "--agent-id",
-        "42",
-        "--base-url",
-        &base,
-        "--rate",
-        "20",
-        "--quiet",
-    ])
-    .expect_code(0);
+    work.write("list.csv", numbered_list(11));
+    work.dial(&sandbox, &["--rate", "20"]).expect_code(0);
 
     let requests = sandbox.requests();
     let numbers: Vec<&str> = requests
