@@ -279,3 +279,42 @@ fn absurd_rates_are_refused_before_anything_starts() {
         );
     }
 }
+
+#[test]
+fn the_dry_run_shows_the_bodies_the_run_then_sends() {
+    let sandbox = SandboxProc::start(&[]);
+    let work = Workdir::new();
+    work.write(
+        "list.csv",
+        "phone,agent_id,from_number_id,name\n+12015550101,,,Ann\n+12015550102,7,,Bob\n\
+         +12015550103,,99,Cy\n+12015550104,,,Di\n",
+    );
+    let pool = ["--from-number-ids", "23,24"];
+    let dry = work.dial(
+        &sandbox,
+        &[&pool[..], &["--dry-run", "--show", "4", "--format", "json"]].concat(),
+    );
+    dry.expect_code(0);
+    let report: serde_json::Value = serde_json::from_str(&dry.stdout()).unwrap();
+    let shown: Vec<serde_json::Value> = report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["body"].clone())
+        .collect();
+
+    work.dial(&sandbox, &pool).expect_code(0);
+    let sent: Vec<serde_json::Value> = sandbox
+        .calls()
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "agent_id": c["agent_id"], "from_number_id": c["from_number_id"],
+                "to_number": c["to_number"], "call_context": c["call_context"],
+            })
+        })
+        .collect();
+    assert_eq!(shown, sent);
+    assert_eq!(sent[1]["agent_id"], 7);
+    assert_eq!(sent[2]["from_number_id"], 99);
+}

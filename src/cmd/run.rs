@@ -26,7 +26,12 @@ use crate::waiting::{Clock, Schedule, wait_for_start};
 pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     let settings = args.settings()?;
     if args.dry_run {
-        return super::validate::run_dry(&args.list, &args.report, settings);
+        let redial = Redial {
+            failed: args.retry_failed,
+            not_found: args.redial_unknown,
+            unknown: false,
+        };
+        return super::validate::run_dry(&args.list, &args.report, settings, redial);
     }
     let report = &args.report;
     if report.show > 0 || report.rejects.is_some() || report.format != Format::Text {

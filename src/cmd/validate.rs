@@ -25,12 +25,23 @@ const SPECIAL_KEYS: [&str; 4] = ["agent_id", "to_number", "from_number_id", "cal
 
 /// Validates a list with the flags and campaign given.
 pub fn execute(list: &ListArgs, report: &ReportArgs) -> anyhow::Result<i32> {
-    run_dry(list, report, list.settings()?)
+    run_dry(list, report, list.settings()?, Redial::default())
 }
 
-/// The dry run proper, shared with `run --dry-run`.
-pub fn run_dry(list: &ListArgs, opts: &ReportArgs, settings: Settings) -> anyhow::Result<i32> {
+/// The dry run proper, shared with `run --dry-run`, which hands over the
+/// run's own redial flags so both judge earlier outcomes alike.
+pub fn run_dry(
+    list: &ListArgs,
+    opts: &ReportArgs,
+    settings: Settings,
+    redial: Redial,
+) -> anyhow::Result<i32> {
     let plan = Plan::from_settings(settings, &list.contacts, list.out.clone())?;
+    let redial = Redial {
+        not_found: redial.not_found || plan.retry_ambiguous,
+        unknown: redial.unknown || plan.retry_ambiguous,
+        ..redial
+    };
     let mut gate = Gate::open(&plan.controls, plan.default_region.as_ref(), &plan.out)?;
     let gate_warnings = gate.suppression.warnings();
     let (layout, _) = super::scan_list(&plan)?;
@@ -56,7 +67,7 @@ pub fn run_dry(list: &ListArgs, opts: &ReportArgs, settings: Settings) -> anyhow
         plan.phone,
         plan.default_region,
         plan.allow_duplicates,
-        Redial::default(),
+        redial,
     )
     .with_gate(gate);
 
@@ -129,6 +140,9 @@ pub struct Report {
     pub requests: Vec<Preview>,
     /// Warnings about the list.
     pub warnings: Vec<String>,
+    /// Contacts given a caller number from the pool so far.
+    #[serde(skip)]
+    dialed_from_pool: usize,
     /// Contacts each campaign control holds back.
     pub held_back: HeldBack,
 }
@@ -213,6 +227,7 @@ impl Report {
             estimated_seconds: None,
             requests: vec![],
             warnings,
+            dialed_from_pool: 0,
             held_back: HeldBack::default(),
         }
     }
@@ -267,16 +282,25 @@ impl Report {
                 region: region.to_string(),
             });
         }
+        // Caller numbers go in turn over the contacts dialed, as the run
+        // hands them out; a row's own number does not move the turn.
+        let pool = &plan.controls.from_number_ids;
+        let from_number_id = contact.controls.from_number_id.or_else(|| {
+            let id = pool.get(self.dialed_from_pool % pool.len().max(1)).copied();
+            self.dialed_from_pool += usize::from(id.is_some());
+            id
+        });
         if self.requests.len() < show {
+            let agent_id = contact.controls.agent_id.or(plan.agent_id);
             let body = DispatchBody {
-                agent_id: plan.agent_id.unwrap_or(0),
+                agent_id: agent_id.unwrap_or(0),
                 to_number: &contact.to_number,
-                from_number_id: plan.from_number_id,
+                from_number_id: from_number_id.or(plan.from_number_id),
                 call_context: &contact.context,
             };
             self.requests.push(Preview {
                 row: contact.row,
-                body: preview_body(&body, plan.agent_id.is_some()),
+                body: preview_body(&body, agent_id.is_some()),
             });
         }
     }
