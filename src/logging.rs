@@ -26,9 +26,18 @@ pub enum LogFormat {
     Json,
 }
 
+/// The format chosen at start-up, for output that must follow it.
+static FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
+
+/// The log format in force (text until `init` runs).
+pub fn format() -> LogFormat {
+    FORMAT.get().copied().unwrap_or_default()
+}
+
 /// Installs the global subscriber. Text logs are coloured only when stderr
 /// is a terminal and `NO_COLOR` is unset or empty; JSON logs never are.
 pub fn init(format: LogFormat) {
+    let _ = FORMAT.set(format);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()

@@ -205,6 +205,11 @@ fn log_lines_are_json_when_asked_and_never_coloured_off_a_terminal() {
         .find(|e| e["fields"]["message"] == "campaign starting")
         .unwrap_or_else(|| panic!("no JSON start event\n{}", run.describe()));
     assert_eq!(starting["level"], "INFO");
+    let summary = events
+        .iter()
+        .find(|e| e.get("summary").is_some())
+        .unwrap_or_else(|| panic!("no JSON summary\n{}", run.describe()));
+    assert!(summary["summary"]["counts"]["dispatched"].as_u64() > Some(200));
 
     let run = work.omnidial(&[&args[..], &["--fresh"]].concat());
     run.expect_code(1);

@@ -262,7 +262,13 @@ fn finish(
     // Rows the reader never reached after a stop are not attempted either.
     counts.not_attempted += records.saturating_sub(counts.rows);
     let summary = Summary::new(ending, counts, started.elapsed(), plan.out.clone());
-    say(&summary.to_text());
+    // With JSON logs, stderr stays one JSON object a line for the shipper.
+    match crate::logging::format() {
+        crate::logging::LogFormat::Json => {
+            say(&serde_json::json!({ "summary": &summary }).to_string());
+        }
+        crate::logging::LogFormat::Text => say(&summary.to_text()),
+    }
     if let Some(path) = &args.summary_json {
         let json = serde_json::to_string_pretty(&summary)?;
         std::fs::write(path, json + "\n")
