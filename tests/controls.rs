@@ -12,22 +12,7 @@ fn numbers(n: usize) -> Vec<String> {
 
 /// Runs omnidial on `list.csv` in `work` against `sandbox`, with extras.
 fn run(work: &Workdir, sandbox: &SandboxProc, extra: &[&str]) -> Run {
-    let base = sandbox.base_url();
-    let mut args = vec![
-        "run",
-        "list.csv",
-        "--agent-id",
-        "42",
-        "--out",
-        "out.csv",
-        "--base-url",
-        &base,
-        "--rate",
-        "unlimited",
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
-    work.omnidial(&args)
+    work.dial(sandbox, &[&["--rate", "unlimited"], extra].concat())
 }
 
 /// The numbers the sandbox saw placed, in order.

@@ -133,18 +133,7 @@ fn a_rejected_key_stops_at_the_first_request_and_records_nothing_as_failed() {
     let work = Workdir::new();
     work.write("list.csv", format!("phone\n{}\n", numbers(5).join("\n")));
     let sandbox = SandboxProc::start(&["--api-key", "the-right-key-123"]);
-    let base = sandbox.base_url();
-    let run = work.omnidial(&[
-        "run",
-        "list.csv",
-        "--agent-id",
-        "42",
-        "--out",
-        "out.csv",
-        "--base-url",
-        &base,
-        "--quiet",
-    ]);
+    let run = work.dial(&sandbox, &[]);
     run.expect_code(3);
     assert!(
         run.stderr().contains("OMNIDIM_API_KEY"),

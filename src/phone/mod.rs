@@ -6,7 +6,8 @@
 //! extensions and letters, applying the default region, and checking the
 //! number against libphonenumber's metadata. It never sees the rest of the
 //! row and never edits the cell; `screen` decides what a rejection means for
-//! the row and keeps the dedupe map keyed by [`e164_key`].
+//! the row and keeps the dedupe map keyed by
+//! [`number_key`](crate::outcome::number_key).
 //!
 //! Validation reads the metadata shipped in the `phonenumber` crate, but
 //! matches its patterns with regexes compiled once here: the crate keeps all
@@ -212,15 +213,4 @@ pub fn normalize(
         assumed_region: number.assumed_region,
         warning,
     })
-}
-
-/// Compact key for dedupe maps: the E.164 digits as an integer. Meant for
-/// [`Normalized::e164`], whose 15 digits at most always fit; any other
-/// character is skipped.
-pub fn e164_key(e164: &str) -> u64 {
-    e164.bytes()
-        .filter(u8::is_ascii_digit)
-        .fold(0u64, |key, digit| {
-            key.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'))
-        })
 }
