@@ -102,7 +102,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
         .file
         .try_clone()
         .context("cannot reuse the outcome file handle")?;
-    let (writer, writer_thread) = writer::spawn(file, log.columns.clone(), plan.fsync);
+    let (writer, flusher) = writer::spawn(file, log.columns.clone(), plan.fsync);
     for repair in std::mem::take(&mut log.repairs) {
         writer.record(repair).await?;
     }
@@ -162,9 +162,9 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     let ending = pipeline::run(dialer.clone(), rows, screen, plan.concurrency).await;
     progress.finish();
     drop(dialer);
-    let file = writer_thread
-        .join()
-        .map_err(|_| anyhow::anyhow!("the outcome writer panicked"))?
+    let file = flusher
+        .finish()
+        .await
         .with_context(|| format!("cannot write the outcome file {}", plan.out.display()))?;
     let ending = ending?;
 

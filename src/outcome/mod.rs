@@ -1,8 +1,8 @@
 //! The outcome file: the campaign's only memory.
 //!
-//! During a run it is an append-only log written by one thread
-//! ([`writer`]): an intent record (`sending`) is flushed before each
-//! contact's first request leaves, and a result record follows. At start-up
+//! During a run it is an append-only log with one writer ([`writer`], a
+//! group commit on the runtime): an intent record (`sending`) is flushed
+//! before each contact's first request leaves, and a result record follows. At start-up
 //! [`log`] repairs a tail torn by a crash and folds the records into a
 //! [`ledger::Ledger`], which is how a resumed run knows who was dialed. At an
 //! orderly end [`compact`] leaves one row per contact.

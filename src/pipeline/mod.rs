@@ -2,7 +2,7 @@
 //! queue; a dispatcher hands each contact to a task once one of
 //! `concurrency` permits is free; each task paces itself through the shared
 //! [`Pacer`], records its intent, sends, classifies and retries; one writer
-//! thread records everything. A stop (fatal answer, breaker, Ctrl-C) closes
+//! records everything. A stop (fatal answer, breaker, Ctrl-C) closes
 //! intake: requests in flight finish and are recorded, the rest stay
 //! unrecorded for a resume.
 

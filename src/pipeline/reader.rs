@@ -83,7 +83,7 @@ pub(super) fn spawn_reader(
             };
             if let Some(record) = record {
                 writer
-                    .record_blocking(record)
+                    .record_blocking(record, &runtime)
                     .context("the outcome writer stopped")?;
             }
         }
