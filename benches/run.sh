@@ -7,6 +7,8 @@
 #   benches/run.sh           full run, release build (a few minutes)
 #   benches/run.sh --smoke   a few hundred rows each, debug build (seconds;
 #                            the figures mean nothing, the plumbing is tested)
+#   benches/run.sh NAME...   only these measurements: throughput, pacing,
+#                            memory, resume, validate, fsync
 #
 # Environment:
 #   OMNIDIAL_BIN   use this binary instead of building one
@@ -18,14 +20,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 smoke=0
-case "${1:-}" in
-  --smoke) smoke=1 ;;
-  "") ;;
-  *)
-    echo "usage: benches/run.sh [--smoke]" >&2
-    exit 2
-    ;;
-esac
+only=()
+for arg in "$@"; do
+  case "$arg" in
+    --smoke) smoke=1 ;;
+    throughput | pacing | memory | resume | validate | fsync) only+=("$arg") ;;
+    *)
+      echo "usage: benches/run.sh [--smoke] [throughput|pacing|memory|resume|validate|fsync ...]" >&2
+      exit 2
+      ;;
+  esac
+done
+((${#only[@]})) || only=(throughput pacing memory resume validate fsync)
 
 # Sizes of each measurement. The full sizes are the ones issue 6 names.
 if ((smoke)); then
@@ -349,13 +355,15 @@ bench_fsync() {
 install_tools
 build
 echo "omnidial: $bin; work files in $work" >&2
-bench_throughput
-bench_pacing "$fast_rate" "$fast_seconds"
-bench_pacing "$slow_rate" "$slow_seconds"
-bench_memory
-bench_resume
-bench_validate
-bench_fsync
+for name in "${only[@]}"; do
+  case "$name" in
+    pacing)
+      bench_pacing "$fast_rate" "$fast_seconds"
+      bench_pacing "$slow_rate" "$slow_seconds"
+      ;;
+    *) "bench_$name" ;;
+  esac
+done
 
 echo
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load average $(cut -d' ' -f1-3 /proc/loadavg)"

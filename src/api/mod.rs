@@ -1,16 +1,36 @@
 //! The client for the OmniDimension API: one dispatch request, turned into
 //! an [`Answer`] for [`classify`](crate::classify), and the call-logs pages
-//! that `reconcile` reads. It never retries by itself.
+//! that `reconcile` reads. It never retries by itself, except to send a
+//! request on a fresh connection when a kept one closed before taking it
+//! (nothing was sent then). [`conn`] opens and keeps the connections.
 
 use std::time::Duration;
 
 use anyhow::Context;
-use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, RETRY_AFTER, USER_AGENT};
+use http::{Method, Request, Uri};
+use http_body_util::{BodyExt, Full, Limited};
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 
 use crate::campaign::{ApiKey, is_loopback};
 use crate::classify::{Answer, Verdict, classify};
 use crate::contacts::CallContext;
+
+mod conn;
+
+use conn::{Connections, Proxy, Sender};
+
+#[cfg(test)]
+mod tests;
+
+/// Largest answer body read; a dispatch answer is a few hundred bytes and a
+/// page of call logs some kilobytes.
+const MAX_BODY_BYTES: usize = 16 << 20;
+
+/// Sent with every request.
+const USER_AGENT_VALUE: &str = concat!("omnidial/", env!("CARGO_PKG_VERSION"));
 
 /// The body of `POST /calls/dispatch`.
 #[derive(Debug, Serialize)]
@@ -35,98 +55,116 @@ pub struct ClientSettings {
     pub request_timeout: Duration,
     /// Time allowed to connect.
     pub connect_timeout: Duration,
-    /// Keep-alive connections kept per host (the pool's concurrency).
+    /// Keep-alive connections kept (the pool's concurrency).
     pub max_idle: usize,
 }
 
 /// A client bound to one base URL and key.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ApiClient {
-    /// The HTTP client, with its connection pool.
-    http: reqwest::Client,
-    /// `{base}/calls/dispatch`.
-    dispatch_url: reqwest::Url,
-    /// `{base}/calls/logs`.
-    logs_url: reqwest::Url,
+    /// Open and idle connections to the API's host.
+    connections: Connections,
+    /// The `Host` header.
+    host: HeaderValue,
+    /// The path of `{base}/calls/dispatch`.
+    dispatch_path: Uri,
+    /// `{base}/calls/logs`, for messages.
+    logs_url: url::Url,
     /// The `Authorization` header, marked sensitive so it is never shown.
     auth: HeaderValue,
+    /// Time allowed for one request, connecting included.
+    request_timeout: Duration,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+struct Reply {
+    /// HTTP status code.
+    status: u16,
+    /// The `Retry-After` header, if any.
+    retry_after: Option<String>,
+    /// The body, or `None` when it could not be read.
+    body: Option<Bytes>,
 }
 
 impl ApiClient {
     /// Builds a client. Proxies from the environment apply, except to
     /// loopback, where a proxy could only get in the way of the sandbox.
     pub fn new(settings: &ClientSettings, key: &ApiKey) -> anyhow::Result<ApiClient> {
-        let base = reqwest::Url::parse(&format!("{}/", settings.base_url))
+        let base = url::Url::parse(&format!("{}/", settings.base_url))
             .with_context(|| format!("base URL {:?} is not a URL", settings.base_url))?;
-        let mut builder = reqwest::Client::builder()
-            .timeout(settings.request_timeout)
-            .connect_timeout(settings.connect_timeout)
-            .pool_max_idle_per_host(settings.max_idle.max(1))
-            .tcp_nodelay(true)
-            .user_agent(concat!("omnidial/", env!("CARGO_PKG_VERSION")));
-        if is_loopback(&base) {
-            builder = builder.no_proxy();
-        }
-        let http = builder.build().context("cannot build the HTTP client")?;
+        let host = base.host_str().context("the base URL has no host")?;
+        let authority = match base.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        let origin = format!("{}://{authority}", base.scheme())
+            .parse::<Uri>()
+            .with_context(|| format!("base URL {:?} is not a URL", settings.base_url))?;
+        let dispatch_url = base.join("calls/dispatch")?;
+        // A proxy could only get in the way of a sandbox on this machine.
+        let proxy = if is_loopback(&base) {
+            None
+        } else {
+            Proxy::from_env(&origin)
+        };
         let mut auth = HeaderValue::from_str(&key.bearer())
             .map_err(|_| anyhow::anyhow!("the API key holds characters a header cannot carry"))?;
         auth.set_sensitive(true);
         Ok(ApiClient {
-            http,
-            dispatch_url: base.join("calls/dispatch")?,
+            connections: Connections::new(
+                origin.clone(),
+                proxy,
+                settings.connect_timeout,
+                settings.max_idle,
+            )?,
+            host: HeaderValue::from_str(&authority).context("the base URL's host")?,
+            dispatch_path: dispatch_url.path().parse()?,
             logs_url: base.join("calls/logs")?,
             auth,
+            request_timeout: settings.request_timeout,
         })
     }
 
     /// Sends one dispatch request and classifies the answer.
     pub async fn dispatch(&self, body: &DispatchBody<'_>) -> (Verdict, Option<u16>) {
-        let sent = self
-            .http
-            .post(self.dispatch_url.clone())
-            .header(AUTHORIZATION, self.auth.clone())
-            .json(body)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(err) => return (classify(&transport_answer(err)), None),
+        let json = match serde_json::to_vec(body) {
+            Ok(json) => json,
+            Err(err) => return (classify(&Answer::NotSent(err.to_string())), None),
         };
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = response.bytes().await.ok();
-        let answer = Answer::Response {
-            status,
-            body: body.as_deref(),
-            retry_after: retry_after.as_deref(),
-        };
-        (classify(&answer), Some(status))
+        let request = self.request(Method::POST, self.dispatch_path.clone(), Some(json));
+        match self.exchange(request).await {
+            Ok(reply) => {
+                let answer = Answer::Response {
+                    status: reply.status,
+                    body: reply.body.as_deref(),
+                    retry_after: reply.retry_after.as_deref(),
+                };
+                (classify(&answer), Some(reply.status))
+            }
+            Err(answer) => (classify(&answer), None),
+        }
     }
 
     /// Reads one page of call logs.
     pub async fn call_logs(&self, page: u32, page_size: u32) -> anyhow::Result<LogsPage> {
-        let response = self
-            .http
-            .get(self.logs_url.clone())
-            .header(AUTHORIZATION, self.auth.clone())
-            .query(&[("pageno", page), ("pagesize", page_size)])
-            .send()
-            .await
-            .with_context(|| format!("cannot read call logs from {}", self.logs_url))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .context("cannot read the call logs")?;
-        if !status.is_success() {
-            let message = crate::classify::server_message(status.as_u16(), Some(&body));
-            let message = format!("call logs page {page}: {status}: {message}");
+        let path = format!(
+            "{}?pageno={page}&pagesize={page_size}",
+            self.logs_url.path()
+        );
+        let request = self.request(Method::GET, path.parse()?, None);
+        let reply = self.exchange(request).await.map_err(|answer| {
+            let (Answer::NotSent(text) | Answer::Lost(text)) = answer else {
+                unreachable!("exchange fails only without a response")
+            };
+            anyhow::anyhow!("cannot read call logs from {}: {text}", self.logs_url)
+        })?;
+        let body = reply.body.context("cannot read the call logs")?;
+        if !(200..300).contains(&reply.status) {
+            let message = crate::classify::server_message(reply.status, Some(&body));
+            let message = format!("call logs page {page}: {}: {message}", reply.status);
             // A rejected key ends a reconcile as it ends a run (exit 3).
-            if matches!(status.as_u16(), 401 | 403) {
+            if matches!(reply.status, 401 | 403) {
                 return Err(crate::cmd::Failure {
                     code: crate::cmd::EXIT_STOPPED,
                     message: format!("{message}; check OMNIDIM_API_KEY"),
@@ -138,31 +176,88 @@ impl ApiClient {
         serde_json::from_slice(&body)
             .with_context(|| format!("call logs page {page}: unexpected body"))
     }
-}
 
-/// Whether a transport failure happened before the request left.
-fn transport_answer(err: reqwest::Error) -> Answer<'static> {
-    // Connect errors (refused, DNS, TLS handshake) happen before any byte of
-    // the request is written. Anything else may have reached the server.
-    let not_sent = err.is_connect() || err.is_builder();
-    let text = error_chain(err);
-    if not_sent {
-        Answer::NotSent(text)
-    } else {
-        Answer::Lost(text)
+    /// A request with the headers every request carries.
+    fn request(&self, method: Method, path: Uri, json: Option<Vec<u8>>) -> Request<Full<Bytes>> {
+        let has_body = json.is_some();
+        let mut request = Request::new(Full::new(Bytes::from(json.unwrap_or_default())));
+        *request.method_mut() = method;
+        *request.uri_mut() = path;
+        let headers = request.headers_mut();
+        headers.insert(HOST, self.host.clone());
+        headers.insert(AUTHORIZATION, self.auth.clone());
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        if has_body {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        request
+    }
+
+    /// Sends a request and reads its answer whole, within the request
+    /// timeout. A failure says whether the request may have left.
+    async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<Reply, Answer<'static>> {
+        let deadline = Instant::now() + self.request_timeout;
+        let (sender, response) = self.send(request, deadline).await?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let reading = Limited::new(response.into_body(), MAX_BODY_BYTES).collect();
+        let body = match tokio::time::timeout_at(deadline, reading).await {
+            Ok(Ok(collected)) => {
+                self.connections.put_idle(sender);
+                Some(collected.to_bytes())
+            }
+            _ => None,
+        };
+        Ok(Reply {
+            status,
+            retry_after,
+            body,
+        })
+    }
+
+    /// Sends a request on a kept connection, or a new one, and waits for
+    /// the response head.
+    async fn send(
+        &self,
+        mut request: Request<Full<Bytes>>,
+        deadline: Instant,
+    ) -> Result<(Sender, hyper::Response<hyper::body::Incoming>), Answer<'static>> {
+        let mut kept = self.connections.take_idle();
+        loop {
+            let reused = kept.is_some();
+            let mut sender = match kept.take() {
+                Some(sender) => sender,
+                None => self
+                    .connections
+                    .open()
+                    .await
+                    .map_err(|err| Answer::NotSent(err.to_string()))?,
+            };
+            let sending = sender.try_send_request(request);
+            let mut err = match tokio::time::timeout_at(deadline, sending).await {
+                Ok(Ok(response)) => return Ok((sender, response)),
+                Ok(Err(err)) => err,
+                Err(_) => return Err(Answer::Lost("timed out".into())),
+            };
+            match err.take_message() {
+                // A kept connection closed before it took the request:
+                // nothing left, so a new connection may carry it.
+                Some(unsent) if reused => request = unsent,
+                Some(_) => return Err(Answer::NotSent(error_chain(err.error()))),
+                None => return Err(Answer::Lost(error_chain(&err.into_error()))),
+            }
+        }
     }
 }
 
-/// The error and its causes on one line, without the URL (it is the same
-/// for every request, and reqwest's own text leaves the causes out).
-fn error_chain(err: reqwest::Error) -> String {
-    let err = err.without_url();
-    let mut text = if err.is_timeout() {
-        "timed out".to_string()
-    } else {
-        err.to_string()
-    };
-    let mut source = std::error::Error::source(&err);
+/// An error and its causes on one line.
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
     while let Some(cause) = source {
         let cause_text = cause.to_string();
         if !text.contains(&cause_text) {
@@ -221,7 +316,7 @@ impl CallLog {
 /// request, so an unreachable API is one clear error rather than a list of
 /// failed rows.
 pub async fn check_reachable(base_url: &str, timeout: Duration) -> anyhow::Result<()> {
-    let url = reqwest::Url::parse(base_url)?;
+    let url = url::Url::parse(base_url)?;
     let host = url
         .host_str()
         .context("the base URL has no host")?

@@ -32,7 +32,7 @@ pub(super) fn check_base_url(url: &str) -> anyhow::Result<String> {
         url
     };
     let parsed =
-        reqwest::Url::parse(url).with_context(|| format!("base URL {shown:?} is not a URL"))?;
+        url::Url::parse(url).with_context(|| format!("base URL {shown:?} is not a URL"))?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
         bail!(
             "the base URL holds a user name or password; remove them: the key is sent from \
@@ -64,7 +64,7 @@ pub(super) fn is_variable_name(name: &str) -> bool {
 }
 
 /// Whether a URL's host is this machine.
-pub fn is_loopback(url: &reqwest::Url) -> bool {
+pub fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
