@@ -1,8 +1,8 @@
 //! The running campaign: a reader thread streams judged rows into a bounded
-//! queue; a dispatcher hands each contact to a task once one of
-//! `concurrency` permits is free; each task paces itself through the shared
-//! [`Pacer`], records its intent, sends, classifies and retries; one writer
-//! records everything. A stop (fatal answer, breaker, Ctrl-C) closes
+//! queue; `concurrency` lanes take contacts from it in turn; each lane
+//! paces a contact through the shared [`Pacer`], records its intent,
+//! sends, classifies and retries, then takes the next; one writer records
+//! everything. A stop (fatal answer, breaker, Ctrl-C) closes
 //! intake: requests in flight finish and are recorded, the rest stay
 //! unrecorded for a resume.
 
@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -28,11 +28,11 @@ use crate::redial::CallHistory;
 use crate::retry::{RetryAfter, RetryPolicy, parse_retry_after};
 use crate::screen::{Contact, Decision, Screen};
 use crate::summary::{Ending, Tally};
-use crate::waiting::{Next, Schedule, Scheduler};
+use crate::waiting::{self, Schedule, Scheduler};
 
-/// Contacts waiting in the queue per permit; enough to keep every worker
+/// Contacts waiting in the queue per lane; enough to keep every lane
 /// busy, small enough that a slow API slows the reader, not memory.
-const QUEUE_PER_PERMIT: usize = 4;
+const QUEUE_PER_LANE: usize = 4;
 
 mod dial;
 mod reader;
@@ -124,7 +124,7 @@ pub async fn run(
     screen: Screen,
     concurrency: usize,
 ) -> anyhow::Result<Ending> {
-    let (queue_tx, mut queue_rx) = mpsc::channel(concurrency * QUEUE_PER_PERMIT);
+    let (queue_tx, queue_rx) = mpsc::channel(concurrency * QUEUE_PER_LANE);
     let reader = reader::spawn_reader(
         rows,
         screen,
@@ -134,43 +134,30 @@ pub async fn run(
         dialer.stop.clone(),
     );
 
-    let permits = Arc::new(Semaphore::new(concurrency));
-    let mut tasks = JoinSet::new();
-    let mut scheduler = Scheduler::new(dialer.schedule.clone());
-    let mut closed = None;
-    loop {
-        let contact = tokio::select! {
-            biased;
-            _ = dialer.stop.stopped() => break,
-            next = scheduler.next(&mut queue_rx) => match next {
-                Next::Dial(contact) => contact,
-                Next::Done => break,
-                Next::Closed(message) => {
-                    // Calls already handed to a task still go out.
-                    closed = Some(message);
-                    break;
-                }
-            },
-        };
-        let permit = tokio::select! {
-            biased;
-            _ = dialer.stop.stopped() => {
-                Tally::bump(&dialer.tally.released);
-                break;
-            }
-            permit = permits.clone().acquire_owned() => permit.context("the permit pool closed")?,
-        };
-        let dialer = dialer.clone();
-        tasks.spawn(async move {
-            dial::dial(&dialer, *contact).await;
-            drop(permit);
-        });
-        // Reap finished tasks as we go, so the set stays small.
-        while tasks.try_join_next().is_some() {}
+    let intake = Arc::new(Intake {
+        next: tokio::sync::Mutex::new(Next {
+            scheduler: Scheduler::new(dialer.schedule.clone()),
+            queue_rx,
+            ended: false,
+        }),
+        closed: Mutex::new(None),
+    });
+    let mut lanes = JoinSet::new();
+    for _ in 0..concurrency {
+        lanes.spawn(lane(dialer.clone(), intake.clone()));
+    }
+    while let Some(joined) = lanes.join_next().await {
+        joined.context("a dialing task panicked")?;
     }
 
     // Contacts still queued or waiting for their hours were never
     // attempted: no intent, no record.
+    let intake = Arc::into_inner(intake).context("a lane outlived the campaign")?;
+    let Next {
+        scheduler,
+        mut queue_rx,
+        ..
+    } = intake.next.into_inner();
     for _ in 0..scheduler.waiting() {
         Tally::bump(&dialer.tally.released);
     }
@@ -178,10 +165,11 @@ pub async fn run(
     while queue_rx.recv().await.is_some() {
         Tally::bump(&dialer.tally.released);
     }
-    while let Some(joined) = tasks.join_next().await {
-        joined.context("a dialing task panicked")?;
-    }
-    if let Some(message) = closed {
+    if let Some(message) = intake
+        .closed
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+    {
         dialer.stop.until_later(message);
     }
     let read = tokio::task::spawn_blocking(move || reader.join())
@@ -192,4 +180,70 @@ pub async fn run(
         Err(_) => anyhow::bail!("the list reader panicked"),
     }
     Ok(dialer.stop.ending())
+}
+
+/// Where lanes take their next contact from. One lane at a time waits on
+/// it; the others queue for the lock, so each contact goes to one lane.
+#[derive(Debug)]
+struct Intake {
+    /// The queue and the waiting room behind it.
+    next: tokio::sync::Mutex<Next>,
+    /// Set when the calling window closed on the contacts left: the message
+    /// that says when to resume.
+    closed: Mutex<Option<String>>,
+}
+
+/// The queue's receiving end and the waiting room, taken in turns.
+#[derive(Debug)]
+struct Next {
+    /// Holds contacts outside their calling hours.
+    scheduler: Scheduler,
+    /// Contacts from the list reader; closing it ends the reader.
+    queue_rx: mpsc::Receiver<Box<Contact>>,
+    /// No contact is left, or the window closed: lanes stop taking.
+    ended: bool,
+}
+
+/// One lane: dials contacts one after another until none is left or the
+/// campaign stops. `concurrency` lanes run at once. A lane rather than a
+/// task per contact: spawning copied each contact's large dialing future.
+async fn lane(dialer: Arc<Dialer>, intake: Arc<Intake>) {
+    while let Some(contact) = take_next(&dialer, &intake).await {
+        dial::dial(&dialer, *contact).await;
+    }
+}
+
+/// The next contact for a lane, or `None` when the lane should end.
+async fn take_next(dialer: &Dialer, intake: &Intake) -> Option<Box<Contact>> {
+    let mut next = tokio::select! {
+        biased;
+        _ = dialer.stop.stopped() => return None,
+        next = intake.next.lock() => next,
+    };
+    if next.ended {
+        return None;
+    }
+    let Next {
+        scheduler,
+        queue_rx,
+        ended,
+    } = &mut *next;
+    let taken = tokio::select! {
+        biased;
+        _ = dialer.stop.stopped() => return None,
+        taken = scheduler.next(queue_rx) => taken,
+    };
+    match taken {
+        waiting::Next::Dial(contact) => Some(contact),
+        waiting::Next::Done => {
+            *ended = true;
+            None
+        }
+        waiting::Next::Closed(message) => {
+            // Calls already under way still go out.
+            *ended = true;
+            *intake.closed.lock().unwrap_or_else(|p| p.into_inner()) = Some(message);
+            None
+        }
+    }
 }

@@ -17,7 +17,7 @@ pub(super) fn spawn_reader(
     // Queue places are taken a batch at a time: waiting for one place at a
     // time woke this thread (a futex call and a context switch) for every
     // contact the dispatcher took. Unused places go back when dropped.
-    let batch = (queue_tx.max_capacity() / QUEUE_PER_PERMIT).max(1);
+    let batch = (queue_tx.max_capacity() / QUEUE_PER_LANE).max(1);
     thread::spawn(move || {
         let mut places = None;
         for row in rows {
