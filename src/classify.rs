@@ -114,6 +114,15 @@ fn classify_response(status: u16, body: Option<&[u8]>, retry_after: Option<&str>
 /// A 2xx is a dispatched call only with `success: true` and an integer
 /// `requestId`; an unreadable 2xx may still have placed a call.
 fn classify_success(status: u16, body: Option<&[u8]>) -> Verdict {
+    // The usual answer, read straight into its two fields; anything else
+    // (a refusal, odd types, a repeated key) takes the general path below.
+    if let Some(Ok(Accepted {
+        success: true,
+        request_id,
+    })) = body.map(serde_json::from_slice::<Accepted>)
+    {
+        return Verdict::Dispatched { request_id };
+    }
     let Some(json) = body.and_then(|b| serde_json::from_slice::<Value>(b).ok()) else {
         return Verdict::Unknown(format!("{status} with a body that could not be read"));
     };
@@ -133,6 +142,16 @@ fn classify_success(status: u16, body: Option<&[u8]>) -> Verdict {
             "{status} without success: true and an integer requestId"
         )),
     }
+}
+
+/// The fields of a dispatch answer that say the call was placed.
+#[derive(Debug, serde::Deserialize)]
+struct Accepted {
+    /// `true` when the call was placed.
+    success: bool,
+    /// The platform's id for the request.
+    #[serde(rename = "requestId")]
+    request_id: u64,
 }
 
 /// Whether a refusal says the account has no money left.

@@ -7,7 +7,7 @@ use super::*;
 /// Dials one contact to a final outcome, or releases it if the campaign
 /// stops first. Every failure ends up recorded; none escapes as an error.
 #[tracing::instrument(level = "debug", skip_all, fields(row = contact.row))]
-pub(super) async fn dial(dialer: &Dialer, contact: Contact) {
+pub(super) async fn dial(dialer: &Dialer, contact: Box<Contact>) {
     let mut attempt = Attempt::new(&contact);
     attempt.from_number_id = dialer
         .callers

@@ -209,7 +209,7 @@ struct Next {
 /// task per contact: spawning copied each contact's large dialing future.
 async fn lane(dialer: Arc<Dialer>, intake: Arc<Intake>) {
     while let Some(contact) = take_next(&dialer, &intake).await {
-        dial::dial(&dialer, *contact).await;
+        dial::dial(&dialer, contact).await;
     }
 }
 
