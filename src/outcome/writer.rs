@@ -32,6 +32,9 @@ pub const RESULT_DELAY: Duration = Duration::from_millis(100);
 /// reader records invalid rows faster than anything is written.
 const HIGH_WATER: usize = 1 << 20;
 
+/// Room for the records of a usual turn, so the buffer seldom grows.
+const BUFFER_CAPACITY: usize = 64 * 1024;
+
 /// The writer is gone (it failed to write, or the run is over), so nothing
 /// more can be recorded and no request may be sent.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +79,7 @@ struct Shared {
 #[derive(Debug)]
 struct Pending {
     /// Serialized records; taken whole by each flush.
-    wtr: csv::Writer<Vec<u8>>,
+    buffer: Vec<u8>,
     /// Bytes appended since the start, written or not: each record's end
     /// in this count is what its recorder waits for.
     appended: u64,
@@ -99,7 +102,7 @@ pub fn spawn(file: File, columns: ColumnMap, fsync: bool) -> (WriterHandle, Flus
     let (written_tx, _) = watch::channel(Written::default());
     let shared = Arc::new(Shared {
         pending: Mutex::new(Pending {
-            wtr: buffer_writer(),
+            buffer: Vec::with_capacity(BUFFER_CAPACITY),
             appended: 0,
             closed: false,
         }),
@@ -177,11 +180,9 @@ impl Shared {
         if pending.closed {
             return Err(WriterGone);
         }
-        let before = pending.wtr.get_ref().len();
-        rec.write_to(&mut pending.wtr, &self.columns)
-            .and_then(|()| pending.wtr.flush().map_err(csv::Error::from))
-            .map_err(|_| WriterGone)?;
-        let buffered = pending.wtr.get_ref().len();
+        let before = pending.buffer.len();
+        rec.append_line(&mut pending.buffer, &self.columns);
+        let buffered = pending.buffer.len();
         pending.appended += (buffered - before) as u64;
         Ok((pending.appended, buffered))
     }
@@ -189,8 +190,7 @@ impl Shared {
     /// Takes everything buffered; returns it with the byte count it ends at.
     fn take(&self) -> (Vec<u8>, u64, bool) {
         let mut pending = self.lock();
-        let full = std::mem::replace(&mut pending.wtr, buffer_writer());
-        let bytes = full.into_inner().unwrap_or_default();
+        let bytes = std::mem::replace(&mut pending.buffer, Vec::with_capacity(BUFFER_CAPACITY));
         (bytes, pending.appended, pending.closed)
     }
 
@@ -214,14 +214,6 @@ impl Shared {
         self.lock().closed = true;
         self.written_tx.send_modify(|w| w.failed = true);
     }
-}
-
-/// An empty in-memory CSV writer. Its own buffer is small: records are
-/// flushed into the vector one at a time, so it never holds more than one.
-fn buffer_writer() -> csv::Writer<Vec<u8>> {
-    csv::WriterBuilder::new()
-        .buffer_capacity(1024)
-        .from_writer(Vec::with_capacity(64 * 1024))
 }
 
 /// Writes the buffer out each time a recorder asks (or every
