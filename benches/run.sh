@@ -8,7 +8,7 @@
 #   benches/run.sh --smoke   a few hundred rows each, debug build (seconds;
 #                            the figures mean nothing, the plumbing is tested)
 #   benches/run.sh NAME...   only these measurements: throughput, pacing,
-#                            memory, resume, validate, fsync
+#                            memory, resume, validate, fsync, sdk
 #
 # Environment:
 #   OMNIDIAL_BIN   use this binary instead of building one
@@ -24,24 +24,25 @@ only=()
 for arg in "$@"; do
   case "$arg" in
     --smoke) smoke=1 ;;
-    throughput | pacing | memory | resume | validate | fsync) only+=("$arg") ;;
+    throughput | pacing | memory | resume | validate | fsync | sdk) only+=("$arg") ;;
     *)
-      echo "usage: benches/run.sh [--smoke] [throughput|pacing|memory|resume|validate|fsync ...]" >&2
+      echo "usage: benches/run.sh [--smoke] [throughput|pacing|memory|resume|validate|fsync|sdk ...]" >&2
       exit 2
       ;;
   esac
 done
-((${#only[@]})) || only=(throughput pacing memory resume validate fsync)
+((${#only[@]})) || only=(throughput pacing memory resume validate fsync sdk)
 
 # Sizes of each measurement. The full sizes are the ones issue 6 names.
 if ((smoke)); then
   throughput_rows=400 memory_sizes="100 400" resume_done=300 resume_new=20
-  validate_rows=400 fsync_rows=200 wrk_seconds=1
+  validate_rows=400 fsync_rows=200 wrk_seconds=1 sdk_rows=50
   fast_rate=200 fast_seconds=1 slow_rate=5 slow_seconds=2
 else
   throughput_rows=200000 memory_sizes="10000 200000 1000000"
   resume_done=1000000 resume_new=1000 validate_rows=1000000 fsync_rows=20000
   wrk_seconds=10 fast_rate=200 fast_seconds=15 slow_rate=5 slow_seconds=10
+  sdk_rows=3000
 fi
 # Requests in flight, for omnidial and for wrk alike.
 concurrency=32
@@ -350,6 +351,47 @@ bench_fsync() {
     report "unpaced, $label (calls/s)" "$(rate_of "$work/arrivals")"
     stop_sandbox
   done
+}
+
+# The platform's Python SDK as its README uses it: one client, one
+# dispatch_call after another, against the same sandbox as omnidial with
+# the same list. It goes into a virtual environment in the work directory;
+# without python3 or the package the measurement says why and is skipped.
+bench_sdk() {
+  echo "python SDK: $sdk_rows contacts, one after another" >&2
+  if ! python3 -m venv "$work/sdk" >/dev/null 2>&1 ||
+    ! "$work/sdk/bin/pip" install -q omnidimension >/dev/null 2>&1; then
+    report "python SDK (calls/s)" "n/a: no python3 venv or the omnidimension package"
+    return
+  fi
+  start_sandbox
+  generate_list "$work/sdk.csv" "$sdk_rows"
+  cat >"$work/sdk.py" <<'EOF_PY'
+import csv, os, sys, time
+from omnidimension import Client
+
+client = Client(os.environ["OMNIDIM_API_KEY"], base_url=sys.argv[2])
+rows = list(csv.DictReader(open(sys.argv[1])))
+started = time.monotonic()
+for row in rows:
+    number = "+" + "".join(c for c in row.pop("phone") if c.isdigit())
+    client.call.dispatch_call(1, number, call_context=row)
+print(len(rows) / (time.monotonic() - started))
+EOF_PY
+  local sdk_rate
+  # No proxy may stand between the SDK and the sandbox on this machine.
+  sdk_rate=$(NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost \
+    "$work/sdk/bin/python" "$work/sdk.py" "$work/sdk.csv" "http://127.0.0.1:$port/api/v1")
+  stop_sandbox
+  start_sandbox
+  run_list "$work/sdk.csv" --rate unlimited --concurrency "$concurrency"
+  arrivals "$work/arrivals"
+  local rate
+  rate=$(rate_of "$work/arrivals")
+  report "python SDK, $sdk_rows contacts in turn (calls/s)" "$(printf '%.1f' "$sdk_rate")"
+  report "omnidial, same list unpaced (calls/s)" "$rate" \
+    "$(awk -v a="$rate" -v b="$sdk_rate" 'BEGIN { printf "%.0fx the SDK", a / b }')"
+  stop_sandbox
 }
 
 install_tools
