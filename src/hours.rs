@@ -40,7 +40,10 @@ impl CallingHours {
         if let Some(pair) = parsed.windows(2).find(|pair| pair[1].0 < pair[0].1) {
             return Err(format!(
                 "hours.windows overlap: {}-{} and {}-{}",
-                pair[0].0, pair[0].1, pair[1].0, pair[1].1
+                show(pair[0].0),
+                show(pair[0].1),
+                show(pair[1].0),
+                show(pair[1].1)
             ));
         }
         let days = match days {
@@ -82,6 +85,15 @@ impl CallingHours {
     }
 }
 
+/// A window's bound as written: `HH:MM`, and `24:00` for the day's end.
+fn show(time: Time) -> String {
+    if time == Time::MAX {
+        "24:00".into()
+    } else {
+        time.strftime("%H:%M").to_string()
+    }
+}
+
 /// The instant of local `time` on `day` in `zone`.
 fn instant(zone: &TimeZone, day: Date, time: Time) -> Option<Timestamp> {
     day.to_datetime(time)
@@ -96,12 +108,22 @@ fn weekday_index(day: Weekday) -> usize {
 }
 
 /// Reads `HH:MM-HH:MM`; the end must come after the start on the same day.
+/// An end of `24:00` is midnight at the end of the day (kept as the last
+/// instant of the day, which is the same as an exclusive end).
 fn parse_window(text: &str) -> Result<(Time, Time), String> {
-    let bad =
-        || format!("hours window {text:?}: expected HH:MM-HH:MM within one day, e.g. 09:00-17:30");
+    let bad = || {
+        format!(
+            "hours window {text:?}: expected HH:MM-HH:MM within one day, e.g. 09:00-17:30 \
+             (or 20:00-24:00)"
+        )
+    };
     let (start, end) = text.trim().split_once('-').ok_or_else(bad)?;
     let time = |t: &str| Time::strptime("%H:%M", t.trim()).map_err(|_| bad());
-    let (start, end) = (time(start)?, time(end)?);
+    let end = match end.trim() {
+        "24:00" => Time::MAX,
+        end => time(end)?,
+    };
+    let start = time(start)?;
     if end <= start {
         return Err(bad());
     }
@@ -187,6 +209,24 @@ mod tests {
                 .contains("overlap")
         );
         assert!(parse(&[]).is_err());
+        assert!(parse(&["24:00-24:00"]).is_err());
+        assert!(parse(&["08:00-25:00"]).is_err());
+        let err = parse(&["20:00-24:00", "23:00-24:00"]).unwrap_err();
+        assert!(err.contains("20:00-24:00 and 23:00-24:00"), "{err}");
+    }
+
+    #[test]
+    fn a_window_may_end_at_midnight_and_the_next_day_begin_at_it() {
+        let h = hours(&["00:00-02:00", "20:00-24:00"], None);
+        let utc = TimeZone::UTC;
+        assert!(h.is_open(&utc, at("2026-12-04T23:59:59Z")));
+        assert!(h.is_open(&utc, at("2026-12-05T00:00:00Z")));
+        assert!(h.is_open(&utc, at("2026-12-05T01:59:00Z")));
+        assert!(!h.is_open(&utc, at("2026-12-05T02:00:00Z")));
+        assert_eq!(
+            h.next_open(&utc, at("2026-12-05T12:00:00Z")),
+            Some(at("2026-12-05T20:00:00Z"))
+        );
     }
 
     #[test]

@@ -47,7 +47,8 @@ pub struct ControlArgs {
     /// Local calling windows, e.g. 09:00-12:00,13:00-20:00.
     ///
     /// Each contact is called only inside a window of its own local time.
-    /// The default is no windows: any time of day.
+    /// A window ends on the day it starts; 24:00 ends it at midnight. The
+    /// default is no windows: any time of day.
     #[arg(long, value_name = "WINDOWS", value_delimiter = ',')]
     pub hours_windows: Option<Vec<String>>,
 
