@@ -390,6 +390,31 @@ fn config_names_the_source_of_every_setting() {
     let config = json_of(run.expect_code(0));
     assert_eq!(config["settings"]["agent_id"]["value"], 7);
     assert_eq!(config["settings"]["agent_id"]["source"], "environment");
+
+    // The table says what an unset setting means, one column per field
+    // even for the longest name.
+    let run = work.omnidial_env(&args[..8], &env);
+    let text = run.expect_code(0).stdout();
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(key))
+            .unwrap_or_else(|| panic!("no {key} line in:\n{text}"))
+            .to_string()
+    };
+    assert!(line("redial").contains("(none: no redials)"), "{text}");
+    assert!(
+        line("redial_after").contains("1h (when redialing)"),
+        "{text}"
+    );
+    assert!(line("max_calls").contains("1, or 2 with redial"), "{text}");
+    let longest = line("max_calls_per_number_per_day");
+    assert!(longest.contains("day  (no limit)"), "{longest}");
+    let value_column = |l: &str| l.find("default").unwrap();
+    assert_eq!(
+        value_column(&longest),
+        value_column(&line("redial")),
+        "{text}"
+    );
 }
 
 /// Pins: the text form names flags and variables, and a missing key or a

@@ -264,6 +264,16 @@ fn unset_meaning(key: &str) -> &'static str {
         "encoding" => "(byte-order mark, else utf-8)",
         "context_columns" => "(every other column)",
         "exclude_columns" => "(none)",
+        "redial" => "(none: no redials)",
+        "redial_after" => "1h (when redialing)",
+        "max_calls" => "1, or 2 with redial",
+        "max_calls_per_number_per_day" | "per_number_rate" => "(no limit)",
+        "hours.windows" => "(any time of day)",
+        "hours.days" => "(every day)",
+        "until_window_closes" => "false",
+        "start_at" => "(now)",
+        "suppress" | "region_column" | "hours.timezone_column" => "(none)",
+        "from_number_id" | "from_number_ids" => "(not sent: the platform picks)",
         _ => "(not set)",
     }
 }
@@ -275,7 +285,8 @@ fn to_text(r: &Resolution) -> String {
         out += &format!("campaign: {campaign}\n");
     }
     out += &format!("outcome file: {}\n\n", r.outcome_file);
-    out += &format!("  {:<23}{:<35}{}\n", "setting", "value", "from");
+    let width = r.settings.keys().map(String::len).max().unwrap_or(0) + 2;
+    out += &format!("  {:<width$}{:<35}{}\n", "setting", "value", "from");
     for (key, s) in &r.settings {
         let value = match &s.value {
             Value::Null => unset_meaning(key).to_string(),
@@ -283,7 +294,7 @@ fn to_text(r: &Resolution) -> String {
             Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(","),
             other => other.to_string(),
         };
-        out += &format!("  {key:<23}{value:<35}{}\n", source_text(s));
+        out += &format!("  {key:<width$}{value:<35}{}\n", source_text(s));
     }
     out += &match (&r.api_key.found, &r.api_key.problem) {
         (true, _) => format!("\nAPI key: found in {}\n", r.api_key.from),
