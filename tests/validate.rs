@@ -112,3 +112,42 @@ fn validate_exit_codes_follow_the_list() {
         unusable.describe()
     );
 }
+
+/// Pins: the estimate follows the slower of the campaign's rate and the
+/// busiest caller number's, and says that calling hours are not counted.
+#[test]
+fn validate_estimates_duration_from_the_slowest_rate() {
+    let work = Workdir::new();
+    let rows: String = (1..=10).map(|i| format!("+120155501{i:02},n\n")).collect();
+    work.write("list.csv", format!("phone,name\n{rows}"));
+    let estimate = |extra: &[&str]| {
+        let args = [
+            &["validate", "list.csv", "--format", "json", "--rate", "10/s"],
+            extra,
+        ]
+        .concat();
+        let run = work.omnidial_without_key(&args);
+        let report: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
+        (
+            report["estimated_seconds"].as_f64().unwrap(),
+            report["warnings"].to_string(),
+        )
+    };
+    assert_eq!(estimate(&[]).0, 1.0);
+    // Two caller numbers in turn, five calls each at one a second.
+    let pool = ["--from-number-ids", "1,2", "--per-number-rate", "1/s"];
+    assert_eq!(estimate(&pool).0, 5.0);
+    // A fast caller rate leaves the campaign's rate in charge.
+    assert_eq!(
+        estimate(&["--from-number-id", "3", "--per-number-rate", "100/s"]).0,
+        1.0
+    );
+
+    let hours = ["--hours-windows", "00:00-24:00", "--timezone", "UTC"];
+    let (seconds, warnings) = estimate(&hours);
+    assert_eq!(seconds, 1.0);
+    assert!(
+        warnings.contains("no time waiting for calling hours"),
+        "{warnings}"
+    );
+}

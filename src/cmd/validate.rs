@@ -2,7 +2,7 @@
 //! same screen as `run`, dials nobody, needs no key, opens no connection and
 //! writes nothing but the files asked for (`--rejects`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::Context;
@@ -134,7 +134,9 @@ pub struct Report {
     pub special_keys: Vec<String>,
     /// Rows whose number needed the default or row region.
     pub assumed_region: Vec<AssumedRegion>,
-    /// Expected duration at the configured rate, in seconds.
+    /// Expected duration at the configured rates (the campaign's and
+    /// each caller number's), in seconds; waits for calling hours and
+    /// retries come on top.
     pub estimated_seconds: Option<f64>,
     /// The first request bodies, as they would be sent.
     pub requests: Vec<Preview>,
@@ -143,8 +145,34 @@ pub struct Report {
     /// Contacts given a caller number from the pool so far.
     #[serde(skip)]
     dialed_from_pool: usize,
+    /// Calls each caller number would make, for `per_number_rate`.
+    #[serde(skip)]
+    calls_per_caller: HashMap<u64, u64>,
     /// Contacts each campaign control holds back.
     pub held_back: HeldBack,
+}
+
+/// Seconds to dial `calls` at the campaign's `rate`, or at the pace of the
+/// busiest caller number (`busiest` calls at `per_number` each) when that
+/// is slower. `None` when neither rate limits the run.
+fn estimate_seconds(
+    calls: u64,
+    rate: Rate,
+    busiest: Option<u64>,
+    per_number: Option<Rate>,
+) -> Option<f64> {
+    let campaign = match rate {
+        Rate::PerSecond(rate) => Some(calls as f64 / rate),
+        Rate::Unlimited => None,
+    };
+    let caller = match (busiest, per_number) {
+        (Some(busiest), Some(Rate::PerSecond(rate))) => Some(busiest as f64 / rate),
+        _ => None,
+    };
+    match (campaign, caller) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// A group of rejections with the same reason.
@@ -228,6 +256,7 @@ impl Report {
             requests: vec![],
             warnings,
             dialed_from_pool: 0,
+            calls_per_caller: HashMap::new(),
             held_back: HeldBack::default(),
         }
     }
@@ -290,6 +319,9 @@ impl Report {
             self.dialed_from_pool += usize::from(id.is_some());
             id
         });
+        if let Some(id) = from_number_id.or(plan.from_number_id) {
+            *self.calls_per_caller.entry(id).or_default() += 1;
+        }
         if self.requests.len() < show {
             let agent_id = contact.controls.agent_id.or(plan.agent_id);
             let body = DispatchBody {
@@ -307,10 +339,17 @@ impl Report {
 
     /// Final figures.
     fn finish(&mut self, plan: &Plan) {
-        self.estimated_seconds = match plan.rate {
-            Rate::PerSecond(rate) => Some(self.would_dial as f64 / rate),
-            Rate::Unlimited => None,
-        };
+        self.estimated_seconds = estimate_seconds(
+            self.would_dial,
+            plan.rate,
+            self.calls_per_caller.values().max().copied(),
+            plan.controls.per_number_rate,
+        );
+        if self.estimated_seconds.is_some() && plan.controls.hours.is_some() {
+            self.warnings.push(
+                "the estimated duration counts no time waiting for calling hours".to_string(),
+            );
+        }
         for key in &self.special_keys {
             self.warnings.push(format!(
                 "column `{key}` has the name of a dispatch field; it is passed inside \
@@ -374,7 +413,7 @@ impl Report {
         out += &format!("\ncall_context keys: {}\n", self.keys_text());
         if let Some(seconds) = self.estimated_seconds {
             out += &format!(
-                "estimated duration at the configured rate: {}\n",
+                "estimated duration at the configured rates: {}\n",
                 human_seconds(seconds)
             );
         }
