@@ -14,6 +14,8 @@
 #   OMNIDIAL_BIN   use this binary instead of building one
 #   BENCH_DIR      keep the work files here (default: a temporary directory,
 #                  removed at the end)
+#   BENCH_CONCURRENCY  requests in flight, for omnidial and wrk alike
+#                  (default 32)
 #
 # Every server it starts listens on 127.0.0.1 and is stopped on exit.
 set -euo pipefail
@@ -45,7 +47,7 @@ else
   sdk_rows=3000
 fi
 # Requests in flight, for omnidial and for wrk alike.
-concurrency=32
+concurrency=${BENCH_CONCURRENCY:-32}
 # Any key will do: the sandbox is started without one and accepts all.
 export OMNIDIM_API_KEY=bench-key
 
