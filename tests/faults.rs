@@ -271,3 +271,77 @@ fn answers_that_may_have_placed_a_call_are_unknown_and_not_retried() {
     assert_eq!(outcome_of(&outcomes, 4).status, "dispatched");
     assert_eq!(scenario.sandbox.requests().len(), 4, "no retries");
 }
+
+/// Pins: with `--retry-ambiguous`, once an attempt may have placed the
+/// call, the contact ends dispatched or unknown: never failed (which
+/// `--retry-failed` dials again) nor released (which any resume dials).
+#[test]
+fn after_an_ambiguous_attempt_a_contact_is_never_failed_or_released() {
+    let list = numbers(3);
+    let placed = || json!({"status": 500, "record_dispatch": true, "body": {"error": "oops"}});
+    let scenario = Scenario::new(
+        script(json!({
+            // Attempts run out on 503s after the first may have placed it.
+            list[0].clone(): [placed(), err(503, "busy"), err(503, "busy")],
+            // A refusal after it.
+            list[1].clone(): [placed(), err(400, "bad number")],
+            // The campaign stops (a rejected key) before the next attempt.
+            list[2].clone(): [placed(), err(401, "bad key")],
+        })),
+        &list,
+    );
+    let retry = campaign(
+        &scenario.work,
+        "initial_backoff = \"10ms\"\nmax_backoff = \"20ms\"\nmax_attempts = 3",
+    );
+    let flags = [
+        "--campaign",
+        &retry,
+        "--concurrency",
+        "1",
+        "--retry-ambiguous",
+    ];
+    scenario.run(&flags).expect_code(3);
+    let outcomes = scenario.outcomes();
+    for row in 1..=3 {
+        let outcome = outcome_of(&outcomes, row);
+        assert_eq!(outcome.status, "unknown", "{outcome:?}");
+        assert!(
+            outcome.error.contains("may have placed the call"),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(scenario.sandbox.calls().len(), 3);
+
+    // Neither a plain resume nor --retry-failed dials them again.
+    let requests = scenario.sandbox.requests().len();
+    scenario
+        .run(&[&flags[..4], &["--resume", "--retry-failed"]].concat())
+        .expect_code(1);
+    assert_eq!(scenario.sandbox.requests().len(), requests);
+    assert_eq!(scenario.sandbox.calls().len(), 3);
+}
+
+/// Pins: a streak of answers that may each have placed a call (here a 500
+/// for everyone) trips the circuit breaker as a streak of refusals does.
+#[test]
+fn a_streak_of_unclear_answers_trips_the_circuit_breaker() {
+    let list = numbers(30);
+    let all_500 = json!({"match_on": "to_number",
+        "default": {"status": 500, "record_dispatch": true, "body": {"error": "oops"}}});
+    let scenario = Scenario::new(all_500, &list);
+    let run = scenario.run(&["--concurrency", "1", "--circuit-breaker", "5"]);
+    run.expect_code(3);
+    assert!(
+        run.stderr().contains("unclear answer"),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(scenario.sandbox.requests().len(), 5);
+    let unknown = scenario
+        .outcomes()
+        .iter()
+        .filter(|o| o.status == "unknown")
+        .count();
+    assert_eq!(unknown, 5);
+}

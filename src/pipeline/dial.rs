@@ -98,6 +98,11 @@ struct Attempt {
     from_number_id: Option<u64>,
     /// Earlier calls, when this is a redial.
     history: CallHistory,
+    /// Why an earlier attempt may have placed the call (with
+    /// `--retry-ambiguous`): from then on the contact can only end
+    /// dispatched or unknown, never failed or released, or a resume would
+    /// dial it again.
+    ambiguous: Option<String>,
 }
 
 impl Attempt {
@@ -112,12 +117,22 @@ impl Attempt {
             started: Instant::now(),
             from_number_id: None,
             history: contact.history.clone(),
+            ambiguous: None,
         }
     }
 
-    /// A record for this contact with the attempts so far.
+    /// A record for this contact with the attempts so far. After an
+    /// ambiguous attempt, an outcome that says "not placed" (failed,
+    /// released) becomes unknown: that attempt may have placed the call.
     fn record(&self, status: Status, error: &str) -> Record {
-        let mut record = Record::new(self.row, self.to_number.clone(), status).with_error(error);
+        let (status, error) = match (&self.ambiguous, status) {
+            (Some(earlier), Status::Failed | Status::Released) => (
+                Status::Unknown,
+                format!("{error}; an earlier attempt may have placed the call ({earlier})"),
+            ),
+            _ => (status, error.to_string()),
+        };
+        let mut record = Record::new(self.row, self.to_number.clone(), status).with_error(&error);
         record.attempts = self.count;
         record.http_status = self.http_status;
         record.from_number_id = self.from_number_id;
@@ -159,10 +174,13 @@ fn next_step(dialer: &Dialer, attempt: &mut Attempt, verdict: Verdict, rng: &mut
         Verdict::Unknown(message) if !dialer.retry_ambiguous || out_of_attempts => {
             Step::Finish(attempt.record(Status::Unknown, &message))
         }
-        Verdict::Unknown(_) => Step::RetryAfter(policy.backoff(attempt.count + 1, rng)),
+        Verdict::Unknown(message) => {
+            attempt.ambiguous.get_or_insert(message);
+            Step::RetryAfter(policy.backoff(attempt.count + 1, rng))
+        }
         Verdict::Retry(message) if out_of_attempts => Step::Finish(attempt.record(
             Status::Failed,
-            &format!("{message} (after {} attempts)", attempt.count),
+            &format!("{message} (after {})", attempts(attempt.count)),
         )),
         Verdict::Retry(_) => Step::RetryAfter(policy.backoff(attempt.count + 1, rng)),
         Verdict::SlowDown {
@@ -214,7 +232,7 @@ fn slow_down(
     if out_of_attempts {
         return Step::Finish(attempt.record(
             Status::Failed,
-            &format!("429: {message} (after {} attempts)", attempt.count),
+            &format!("429: {message} (after {})", attempts(attempt.count)),
         ));
     }
     let wait = asked.max(backoff);
@@ -234,8 +252,10 @@ async fn finish(dialer: &Dialer, contact: &Contact, record: Record) {
             None
         }
         Status::Unknown => {
+            // A streak of answers that may each have placed a call (500s,
+            // timeouts) is as much a reason to stop as a streak of refusals.
             tally.note_unknown(contact.row);
-            None
+            Some(record.error.clone())
         }
         _ => {
             Tally::bump(&tally.failed);
@@ -249,8 +269,13 @@ async fn finish(dialer: &Dialer, contact: &Contact, record: Record) {
         .map(|mut b| b.observe(failure.as_deref(), dialer.breaker_threshold))
         .unwrap_or(false);
     if tripped {
+        let how = if record.status == Status::Unknown {
+            "got the same unclear answer (each may have placed a call)"
+        } else {
+            "were refused with the same answer"
+        };
         dialer.stop.fatal(format!(
-            "{} calls in a row were refused with the same answer: {}",
+            "{} calls in a row {how}: {}",
             dialer.breaker_threshold,
             failure.unwrap_or_default()
         ));
@@ -262,13 +287,33 @@ async fn finish(dialer: &Dialer, contact: &Contact, record: Record) {
     }
 }
 
-/// Takes back a contact whose call was not placed, so a resume dials it.
+/// Takes back a contact whose call was not placed, so a resume dials it;
+/// after an ambiguous attempt it is recorded unknown instead.
 async fn release(dialer: &Dialer, attempt: &mut Attempt) {
+    if attempt.ambiguous.is_some() {
+        dialer.tally.note_unknown(attempt.row);
+        let record = attempt.record(Status::Released, "run stopped before the next attempt");
+        if dialer.writer.record(record).await.is_err() {
+            dialer
+                .stop
+                .fatal("the outcome file can no longer be written".into());
+        }
+        return;
+    }
     Tally::bump(&dialer.tally.released);
     if attempt.intent_written {
         let record = attempt.record(Status::Released, "run stopped before this call was placed");
         // If the writer is gone the intent stays and a resume reports the
         // contact as unknown: safe, if cautious.
         let _ = dialer.writer.record(record).await;
+    }
+}
+
+/// "1 attempt", "3 attempts".
+fn attempts(count: u32) -> String {
+    if count == 1 {
+        "1 attempt".into()
+    } else {
+        format!("{count} attempts")
     }
 }
