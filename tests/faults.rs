@@ -223,6 +223,35 @@ fn an_unreachable_api_is_one_clear_error() {
     );
 }
 
+/// Pins: an https base URL on a server that speaks plain http is one clear
+/// error at the start, with a hint, not a list of failed contacts.
+#[test]
+fn https_to_a_plain_http_server_is_one_clear_error() {
+    let sandbox = SandboxProc::start(&[]);
+    let work = Workdir::new();
+    work.write("list.csv", format!("phone\n{}\n", numbers(3).join("\n")));
+    let base = sandbox.base_url().replace("http://", "https://");
+    let run = work.omnidial(&[
+        "run",
+        "list.csv",
+        "--agent-id",
+        "42",
+        "--out",
+        "out.csv",
+        "--base-url",
+        &base,
+        "--quiet",
+    ]);
+    run.expect_code(3);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("cannot reach the API") && stderr.contains("http://"),
+        "{stderr}"
+    );
+    assert!(!work.path("out.csv").exists());
+    assert!(sandbox.requests().is_empty());
+}
+
 #[test]
 fn a_429_pauses_the_whole_pool() {
     let list = numbers(40);

@@ -74,6 +74,8 @@ pub struct ApiClient {
     auth: HeaderValue,
     /// Time allowed for one request, connecting included.
     request_timeout: Duration,
+    /// The base URL, for messages (it never holds credentials).
+    base_url: String,
 }
 
 /// A response, read whole.
@@ -123,7 +125,32 @@ impl ApiClient {
             logs_url: base.join("calls/logs")?,
             auth,
             request_timeout: settings.request_timeout,
+            base_url: settings.base_url.clone(),
         })
+    }
+
+    /// Opens a connection to the API the way requests will go (through a
+    /// proxy, with TLS) and keeps it for the first request, without sending
+    /// anything: an unreachable API or a wrong scheme is then one clear
+    /// error rather than a list of failed rows.
+    pub async fn check_reachable(&self) -> anyhow::Result<()> {
+        match self.connections.open().await {
+            Ok(conn) => {
+                self.connections.put_idle(conn);
+                Ok(())
+            }
+            Err(err) => {
+                let text = err.to_string();
+                // rustls's words for an answer that is not TLS at all.
+                let hint =
+                    if text.contains("InvalidContentType") || text.contains("corrupt message") {
+                        " (the server does not speak TLS: should the base URL start with http://?)"
+                    } else {
+                        ""
+                    };
+                anyhow::bail!("cannot reach the API at {}: {text}{hint}", self.base_url)
+            }
+        }
     }
 
     /// Sends one dispatch request and classifies the answer.
@@ -309,29 +336,5 @@ impl CallLog {
     /// The dispatch request id this log belongs to, if any.
     pub fn request_id(&self) -> Option<u64> {
         self.call_request_id.as_ref()?.get("id")?.as_u64()
-    }
-}
-
-/// Checks that the API's host accepts connections, without sending any
-/// request, so an unreachable API is one clear error rather than a list of
-/// failed rows.
-pub async fn check_reachable(base_url: &str, timeout: Duration) -> anyhow::Result<()> {
-    let url = url::Url::parse(base_url)?;
-    let host = url
-        .host_str()
-        .context("the base URL has no host")?
-        .to_string();
-    let port = url.port_or_known_default().unwrap_or(443);
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let connect = tokio::net::TcpStream::connect((host.as_str(), port));
-    match tokio::time::timeout(timeout, connect).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(err)) => anyhow::bail!("cannot reach the API at {base_url}: {err}"),
-        Err(_) => {
-            anyhow::bail!("cannot reach the API at {base_url}: no connection within {timeout:?}")
-        }
     }
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use super::{EXIT_STOPPED, Failure};
-use crate::api::{ApiClient, ClientSettings, check_reachable};
+use crate::api::{ApiClient, ClientSettings};
 use crate::callers::CallerPool;
 use crate::campaign::{ApiKey, Plan};
 use crate::cli::{Format, RunArgs};
@@ -57,18 +57,19 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
 
     // A real run needs a key and a reachable API before it touches the
     // outcome file, so a failed start leaves nothing behind to trip over.
+    let mut reachable = None;
     let key = if args.sandbox {
         ApiKey::sandbox()
     } else {
         let key = plan
             .load_key()
             .map_err(|err| anyhow::anyhow!("{err:#}; to rehearse without a key, add --sandbox"))?;
-        check_reachable(&plan.base_url, plan.connect_timeout)
-            .await
-            .map_err(|err| Failure {
-                code: EXIT_STOPPED,
-                message: format!("{err:#}"),
-            })?;
+        let client = api_client(&plan, plan.base_url.clone(), &key)?;
+        client.check_reachable().await.map_err(|err| Failure {
+            code: EXIT_STOPPED,
+            message: format!("{err:#}"),
+        })?;
+        reachable = Some(client);
         key
     };
     let mut log = open_log(&args, &plan)?;
@@ -89,15 +90,10 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
         (None, plan.base_url.clone())
     };
 
-    let client = ApiClient::new(
-        &ClientSettings {
-            base_url,
-            request_timeout: plan.request_timeout,
-            connect_timeout: plan.connect_timeout,
-            max_idle: plan.concurrency,
-        },
-        &key,
-    )?;
+    let client = match reachable {
+        Some(client) => client,
+        None => api_client(&plan, base_url, &key)?,
+    };
     let file = log
         .file
         .try_clone()
@@ -275,4 +271,17 @@ fn finish(
             .with_context(|| format!("cannot write the summary to {}", path.display()))?;
     }
     Ok(summary.exit_code)
+}
+
+/// The API client for a run against `base_url`.
+fn api_client(plan: &Plan, base_url: String, key: &ApiKey) -> anyhow::Result<ApiClient> {
+    ApiClient::new(
+        &ClientSettings {
+            base_url,
+            request_timeout: plan.request_timeout,
+            connect_timeout: plan.connect_timeout,
+            max_idle: plan.concurrency,
+        },
+        key,
+    )
 }
