@@ -273,7 +273,8 @@ pub struct RunArgs {
 
     /// Requests in flight at most [default: 1].
     ///
-    /// A count of concurrent requests; the rate still caps calls per second.
+    /// A count of concurrent requests, up to 10000; the rate still caps
+    /// calls per second.
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
 

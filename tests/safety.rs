@@ -96,13 +96,25 @@ fn an_outcome_file_is_not_a_contact_list() {
 
 #[test]
 fn sigterm_stops_like_ctrl_c_and_a_resume_finishes_the_job() {
+    a_signal_stops_like_ctrl_c_and_a_resume_finishes_the_job("-TERM");
+}
+
+/// A closed terminal (a dropped SSH session) sends SIGHUP.
+#[test]
+fn sighup_stops_like_ctrl_c_and_a_resume_finishes_the_job() {
+    a_signal_stops_like_ctrl_c_and_a_resume_finishes_the_job("-HUP");
+}
+
+/// Sends `signal` (as `kill` takes it) mid-run: the run stops in order,
+/// compacts, and a resume dials the rest with nobody dialed twice.
+fn a_signal_stops_like_ctrl_c_and_a_resume_finishes_the_job(signal: &str) {
     let sandbox = SandboxProc::start(&["--latency-ms", "50"]);
     let work = Workdir::new();
     work.write("list.csv", list(60));
     let child = spawn_run(&work, &sandbox);
     wait_for_requests(&sandbox, 3);
     let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status();
     assert!(term.unwrap().success());
     let output = child.wait_with_output().unwrap();

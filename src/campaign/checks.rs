@@ -39,6 +39,12 @@ pub(super) fn check_base_url(url: &str) -> anyhow::Result<String> {
              OMNIDIM_API_KEY (or api_key_env, api_key_file)"
         );
     }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        bail!(
+            "base URL {url} has a query or a fragment; give the API's base path only, e.g. \
+             https://backend.omnidim.io/api/v1"
+        );
+    }
     match parsed.scheme() {
         "https" => {}
         "http" if is_loopback(&parsed) => {}

@@ -23,6 +23,10 @@ pub const DEFAULT_API_KEY_ENV: &str = "OMNIDIM_API_KEY";
 /// Calls per second when no rate is given: gentle enough for a first run.
 pub const DEFAULT_RATE: f64 = 10.0;
 
+/// Most requests in flight: far beyond any API's limits, and each costs
+/// a connection and some memory.
+pub const MAX_CONCURRENCY: usize = 10_000;
+
 /// Requests in flight when no concurrency is given: one at a time, the
 /// platform's own bulk-campaign default.
 pub const DEFAULT_CONCURRENCY: usize = 1;
@@ -179,8 +183,10 @@ impl Plan {
             Some(RateSetting::Text(t)) => t.parse().map_err(anyhow::Error::msg)?,
         };
         let concurrency = s.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
-        if concurrency == 0 {
-            bail!("concurrency must be at least 1");
+        if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
+            bail!(
+                "concurrency must be between 1 and {MAX_CONCURRENCY} (requests in flight at once)"
+            );
         }
         let default_region = s
             .default_region
@@ -372,6 +378,29 @@ mod tests {
         assert!(check_base_url("https://backend.omnidim.io/api/v1/").is_ok());
         assert!(check_base_url("http://example.com/api/v1").is_err());
         assert!(check_base_url("ftp://127.0.0.1").is_err());
+        // A query or fragment would eat the last path segment when joined.
+        assert!(check_base_url("http://127.0.0.1:9/api/v1?x=1").is_err());
+        assert!(check_base_url("http://127.0.0.1:9/api/v1#top").is_err());
+    }
+
+    #[test]
+    fn concurrency_is_between_one_and_the_cap() {
+        let plan = |concurrency: usize| {
+            let settings = Settings {
+                concurrency: Some(concurrency),
+                ..Settings::default()
+            };
+            Plan::from_settings(settings, Path::new("list.csv"), None)
+        };
+        assert!(plan(1).is_ok());
+        assert!(plan(MAX_CONCURRENCY).is_ok());
+        for bad in [0, MAX_CONCURRENCY + 1, usize::MAX] {
+            let err = plan(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("concurrency must be between 1 and 10000"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

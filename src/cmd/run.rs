@@ -155,7 +155,11 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
         wait_for_start(start_at, &schedule.clock, dialer.stop.stopped()).await;
     }
     let progress = Progress::start(Some(stats.records), tally.clone(), args.quiet);
-    let ending = pipeline::run(dialer.clone(), rows, screen, plan.concurrency).await;
+    // More lanes than contacts would only wait.
+    let lanes = plan
+        .concurrency
+        .min(usize::try_from(stats.records).unwrap_or(usize::MAX).max(1));
+    let ending = pipeline::run(dialer.clone(), rows, screen, lanes).await;
     progress.finish();
     drop(dialer);
     let file = flusher
@@ -228,15 +232,19 @@ fn watch_ctrl_c(stop: Stop) {
     });
 }
 
-/// Resolves at the next Ctrl-C or SIGTERM.
+/// Resolves at the next Ctrl-C, SIGTERM or SIGHUP.
 async fn interrupted() -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate())?;
+        // A closed terminal (a dropped SSH session) stops the run in order
+        // rather than killing it with calls in flight.
+        let mut hangup = signal(SignalKind::hangup())?;
         tokio::select! {
             result = tokio::signal::ctrl_c() => result,
             _ = term.recv() => Ok(()),
+            _ = hangup.recv() => Ok(()),
         }
     }
     #[cfg(not(unix))]
