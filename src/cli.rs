@@ -291,6 +291,9 @@ pub struct RunArgs {
     pub sandbox: bool,
 
     /// Continue the campaign recorded in the outcome file.
+    ///
+    /// With no outcome file, a new campaign starts, with a warning naming
+    /// the path, so scripts may always pass it.
     #[arg(long, conflicts_with = "fresh")]
     pub resume: bool,
 

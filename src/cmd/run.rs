@@ -204,6 +204,9 @@ fn open_log(args: &RunArgs, plan: &Plan) -> anyhow::Result<OpenedLog> {
     if let Some(warning) = &log.torn_warning {
         tracing::warn!("{warning}");
     }
+    if let Some(warning) = &log.nothing_to_resume {
+        tracing::warn!("{warning}");
+    }
     if log.ledger.records() > 0 {
         tracing::info!(
             records = log.ledger.records(),

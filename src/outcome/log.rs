@@ -38,6 +38,9 @@ pub struct OpenedLog {
     pub torn_warning: Option<String>,
     /// Where an earlier file was moved by `--fresh`.
     pub moved_aside: Option<PathBuf>,
+    /// A warning to show once, when `--resume` found no campaign to
+    /// continue and started a new one.
+    pub nothing_to_resume: Option<String>,
 }
 
 /// Opens (or creates) the log at `path` for a run.
@@ -66,6 +69,10 @@ pub fn open_for_run(
             OpenMode::Resume => return resume(path, allow_duplicates),
         }
     }
+    // Scripts use `--resume` as "start or resume", so a missing file is not
+    // an error; but a mistyped `--out` would silently dial the whole list
+    // again, so we say so.
+    let nothing_to_resume = (mode == OpenMode::Resume).then(|| nothing_to_resume(path));
     let file = create(path)?;
     Ok(OpenedLog {
         file,
@@ -74,7 +81,23 @@ pub fn open_for_run(
         repairs: vec![],
         torn_warning: None,
         moved_aside,
+        nothing_to_resume,
     })
+}
+
+/// The warning for a `--resume` that finds no records at `path`.
+fn nothing_to_resume(path: &Path) -> String {
+    if path.exists() {
+        format!(
+            "the outcome file {} is empty: starting a new campaign",
+            path.display()
+        )
+    } else {
+        format!(
+            "no outcome file at {}: starting a new campaign",
+            path.display()
+        )
+    }
 }
 
 /// Reads the ledger of an existing log without changing a byte of it (for
@@ -184,6 +207,7 @@ fn resume_file(path: &Path, mut file: File, allow_duplicates: bool) -> anyhow::R
             repairs: vec![],
             torn_warning: None,
             moved_aside: None,
+            nothing_to_resume: None,
         });
     };
     if !columns.is_complete() && columns.has_core() {
@@ -229,6 +253,7 @@ fn resume_file(path: &Path, mut file: File, allow_duplicates: bool) -> anyhow::R
         repairs,
         torn_warning,
         moved_aside: None,
+        nothing_to_resume: None,
     })
 }
 
@@ -439,5 +464,34 @@ mod tests {
             Some("7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00Z,,,")
         );
         assert_eq!(lines.next(), None);
+    }
+
+    #[test]
+    fn a_resume_without_a_file_starts_a_campaign_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+
+        let log = open_for_run(&path, OpenMode::Resume, false).unwrap();
+        let warning = log.nothing_to_resume.clone().expect("a warning");
+        assert_eq!(
+            warning,
+            format!(
+                "no outcome file at {}: starting a new campaign",
+                path.display()
+            )
+        );
+        assert_eq!(log.ledger.records(), 0);
+        drop(log);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("{}\n", COLUMNS.join(",")));
+
+        // A file that holds a campaign resumes without a word; a new run
+        // never warns.
+        let log = open_for_run(&path, OpenMode::Resume, false).unwrap();
+        assert_eq!(log.nothing_to_resume, None);
+        drop(log);
+        let other = dir.path().join("other.csv");
+        let log = open_for_run(&other, OpenMode::New, false).unwrap();
+        assert_eq!(log.nothing_to_resume, None);
     }
 }
