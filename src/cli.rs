@@ -323,7 +323,8 @@ pub struct RunArgs {
     /// fsync the outcome file before every call (power-loss safe, slower).
     ///
     /// Off by default: records are flushed, which survives a crash of
-    /// omnidial but not of the machine.
+    /// omnidial but not of the machine. With it, the directory is synced
+    /// too whenever the file is created, moved aside or compacted.
     #[arg(long)]
     pub fsync: bool,
 

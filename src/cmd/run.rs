@@ -169,7 +169,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     let ending = ending?;
 
     let compacting = Instant::now();
-    let kept = compact(&plan.out, plan.allow_duplicates)
+    let kept = compact(&plan.out, plan.allow_duplicates, plan.fsync)
         .with_context(|| format!("cannot compact {}", plan.out.display()))?;
     tracing::info!(
         rows = kept,
@@ -194,7 +194,7 @@ fn open_log(args: &RunArgs, plan: &Plan) -> anyhow::Result<OpenedLog> {
     } else {
         OpenMode::New
     };
-    let log = outcome::open_for_run(&plan.out, mode, plan.allow_duplicates)?;
+    let log = outcome::open_for_run(&plan.out, mode, plan.allow_duplicates, plan.fsync)?;
     if let Some(old) = &log.moved_aside {
         say(&format!(
             "moved the earlier outcome file to {}",

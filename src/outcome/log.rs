@@ -43,11 +43,13 @@ pub struct OpenedLog {
     pub nothing_to_resume: Option<String>,
 }
 
-/// Opens (or creates) the log at `path` for a run.
+/// Opens (or creates) the log at `path` for a run. With `fsync`, a file
+/// created or renamed here is made durable in its directory as well.
 pub fn open_for_run(
     path: &Path,
     mode: OpenMode,
     allow_duplicates: bool,
+    fsync: bool,
 ) -> anyhow::Result<OpenedLog> {
     let exists = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
     let mut moved_aside = None;
@@ -66,7 +68,7 @@ pub fn open_for_run(
                 lock(&old, path)?;
                 moved_aside = Some(move_aside(path)?);
             }
-            OpenMode::Resume => return resume(path, allow_duplicates),
+            OpenMode::Resume => return resume(path, allow_duplicates, fsync),
         }
     }
     // Scripts use `--resume` as "start or resume", so a missing file is not
@@ -74,6 +76,11 @@ pub fn open_for_run(
     // again, so we say so.
     let nothing_to_resume = (mode == OpenMode::Resume).then(|| nothing_to_resume(path));
     let file = create(path)?;
+    if fsync {
+        // One sync of the directory also covers `--fresh`'s rename, which
+        // happened in the same directory just before.
+        sync_directory(path)?;
+    }
     Ok(OpenedLog {
         file,
         columns: ColumnMap::canonical(),
@@ -131,6 +138,17 @@ fn create(path: &Path) -> anyhow::Result<File> {
     Ok(file)
 }
 
+/// Makes the creation or renaming of the log at `path` durable (`--fsync`):
+/// before any call, so a directory that cannot be synced costs nothing.
+fn sync_directory(path: &Path) -> anyhow::Result<()> {
+    super::durable::sync_parent(path).with_context(|| {
+        format!(
+            "cannot sync the directory of {} (asked by --fsync)",
+            path.display()
+        )
+    })
+}
+
 /// Takes an exclusive advisory lock, so two runs never share one campaign.
 fn lock(file: &File, path: &Path) -> anyhow::Result<()> {
     match file.try_lock() {
@@ -173,18 +191,23 @@ fn move_aside(path: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Opens an existing log to continue its campaign.
-fn resume(path: &Path, allow_duplicates: bool) -> anyhow::Result<OpenedLog> {
+fn resume(path: &Path, allow_duplicates: bool, fsync: bool) -> anyhow::Result<OpenedLog> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
         .with_context(|| format!("cannot open the outcome file {}", path.display()))?;
     lock(&file, path)?;
-    resume_file(path, file, allow_duplicates)
+    resume_file(path, file, allow_duplicates, fsync)
 }
 
 /// Continues the campaign in `file`, open and locked.
-fn resume_file(path: &Path, mut file: File, allow_duplicates: bool) -> anyhow::Result<OpenedLog> {
+fn resume_file(
+    path: &Path,
+    mut file: File,
+    allow_duplicates: bool,
+    fsync: bool,
+) -> anyhow::Result<OpenedLog> {
     let complete =
         complete_len(&mut file).with_context(|| format!("cannot read {}", path.display()))?;
     let len = file.metadata()?.len();
@@ -213,7 +236,10 @@ fn resume_file(path: &Path, mut file: File, allow_duplicates: bool) -> anyhow::R
     if !columns.is_complete() && columns.has_core() {
         let upgraded = add_new_columns(path, &mut file, complete, &columns)
             .with_context(|| format!("cannot add the new columns to {}", path.display()))?;
-        return resume_file(path, upgraded, allow_duplicates);
+        if fsync {
+            sync_directory(path)?;
+        }
+        return resume_file(path, upgraded, allow_duplicates, fsync);
     }
     if !columns.is_complete() {
         bail!(
@@ -450,7 +476,7 @@ mod tests {
         );
         std::fs::write(&path, old).unwrap();
 
-        let log = open_for_run(&path, OpenMode::Resume, false).unwrap();
+        let log = open_for_run(&path, OpenMode::Resume, false, false).unwrap();
         assert!(log.columns.is_complete());
         assert_eq!(log.repairs.len(), 1, "the torn tail is still repaired");
         assert_eq!(log.repairs[0].row, 2);
@@ -471,7 +497,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.csv");
 
-        let log = open_for_run(&path, OpenMode::Resume, false).unwrap();
+        let log = open_for_run(&path, OpenMode::Resume, false, false).unwrap();
         let warning = log.nothing_to_resume.clone().expect("a warning");
         assert_eq!(
             warning,
@@ -487,11 +513,44 @@ mod tests {
 
         // A file that holds a campaign resumes without a word; a new run
         // never warns.
-        let log = open_for_run(&path, OpenMode::Resume, false).unwrap();
+        let log = open_for_run(&path, OpenMode::Resume, false, false).unwrap();
         assert_eq!(log.nothing_to_resume, None);
         drop(log);
         let other = dir.path().join("other.csv");
-        let log = open_for_run(&other, OpenMode::New, false).unwrap();
+        let log = open_for_run(&other, OpenMode::New, false, false).unwrap();
         assert_eq!(log.nothing_to_resume, None);
+    }
+
+    /// What `--fsync` promises needs the directory entry too: we check that
+    /// each step that creates or renames the log syncs its directory, and
+    /// only with `--fsync`. That the entry then survives a power loss takes
+    /// a machine that loses power, which a unit test cannot be.
+    #[test]
+    fn with_fsync_a_created_or_renamed_log_has_its_directory_synced() {
+        use crate::outcome::durable::tests::syncs_so_far;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let synced = |f: &dyn Fn()| {
+            let before = syncs_so_far();
+            f();
+            syncs_so_far() - before
+        };
+        let open = |mode, fsync| drop(open_for_run(&path, mode, false, fsync).unwrap());
+
+        assert_eq!(synced(&|| open(OpenMode::New, false)), 0);
+        assert_eq!(synced(&|| open(OpenMode::Fresh, false)), 0);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(synced(&|| open(OpenMode::Resume, true)), 1, "created");
+        assert_eq!(synced(&|| open(OpenMode::Fresh, true)), 1, "moved, created");
+        assert_eq!(
+            synced(&|| open(OpenMode::Resume, true)),
+            0,
+            "no entry changed"
+        );
+
+        let old = format!("{}\n", COLUMNS[..CORE_COLUMNS].join(","));
+        std::fs::write(&path, old).unwrap();
+        assert_eq!(synced(&|| open(OpenMode::Resume, true)), 1, "columns added");
     }
 }

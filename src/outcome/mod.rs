@@ -8,6 +8,7 @@
 //! orderly end [`compact`] leaves one row per contact.
 
 pub mod compact;
+pub mod durable;
 pub mod ledger;
 pub mod log;
 pub mod record;
