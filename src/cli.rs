@@ -24,7 +24,8 @@ Exit codes:
        (validate: some rows rejected)
   2    bad usage, settings or input, found before any call
   3    stopped early by an answer that makes further calls pointless
-       (bad key, no balance)
+       (bad key, no balance), or by a failure once calls may have been
+       placed (the outcome file cannot be written); the summary is shown
   130  interrupted (Ctrl-C)
 
 Environment:

@@ -39,6 +39,11 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     }
     let plan = Plan::from_settings(settings, &args.list.contacts, args.list.out.clone())?;
     let agent_id = plan.require_agent()?;
+    if let Some(path) = &args.summary_json {
+        // Found only at the end, a bad path would cost the summary of a
+        // whole campaign.
+        crate::summary::check_destination(path)?;
+    }
     // Before anything else: a missing do-not-call list must cost nothing.
     // A redial without --resume is harmless: a new outcome file holds no
     // earlier call to redial, and an existing one is refused below.
@@ -162,26 +167,52 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     let ending = pipeline::run(dialer.clone(), rows, screen, plan.concurrency).await;
     progress.finish();
     drop(dialer);
-    let file = flusher
-        .finish()
-        .await
-        .with_context(|| format!("cannot write the outcome file {}", plan.out.display()))?;
-    let ending = ending?;
+
+    // Calls may have been placed by now, so a failure from here on is no
+    // longer unusable input (exit 2): it stops the run, which still ends
+    // with its summary (exit 3).
+    let written = flusher.finish().await;
+    let closed = close_log(written, ending, &plan);
+    drop(log);
+    if let Some(sandbox) = sandbox {
+        sandbox.shutdown().await;
+    }
+    finish(&args, closed, tally, started, &plan, stats.records)
+}
+
+/// Ends the outcome log after the pipeline: compacts it when the writer
+/// and the pipeline both ended cleanly. Returns how the run ended, or what
+/// stopped it at the end.
+fn close_log(
+    written: std::io::Result<std::fs::File>,
+    ending: anyhow::Result<Ending>,
+    plan: &Plan,
+) -> Result<Ending, String> {
+    let out = plan.out.display();
+    // A log the writer could not finish, or that a failed pipeline left,
+    // may hold intents without results. Compaction keeps only results, so
+    // it would forget those calls and a resume would dial them again; left
+    // as it is, the log is repaired by the resume instead.
+    written.map_err(|err| {
+        format!(
+            "cannot write the outcome file {out}: {err}; the records written before are kept \
+             and --resume continues from them"
+        )
+    })?;
+    let ending = ending.map_err(|err| {
+        format!("{err:#}; the outcome file {out} is left as a log, and --resume continues from it")
+    })?;
 
     let compacting = Instant::now();
-    let kept = compact(&plan.out, plan.allow_duplicates, plan.fsync)
-        .with_context(|| format!("cannot compact {}", plan.out.display()))?;
+    let kept = compact(&plan.out, plan.allow_duplicates, plan.fsync).map_err(|err| {
+        format!("cannot compact {out}: {err:#}; the log is whole, and --resume continues from it")
+    })?;
     tracing::info!(
         rows = kept,
         elapsed_ms = compacting.elapsed().as_millis() as u64,
         "outcome file compacted"
     );
-    drop(file);
-    drop(log);
-    if let Some(sandbox) = sandbox {
-        sandbox.shutdown().await;
-    }
-    finish(&args, ending, tally, started, &plan, stats.records)
+    Ok(ending)
 }
 
 /// Opens the outcome log in the mode the flags ask for, and reports what
@@ -253,14 +284,20 @@ async fn interrupted() -> std::io::Result<()> {
 }
 
 /// Prints the summary, writes it as JSON if asked, and picks the exit code.
+/// A failure at the end (`closed` is its message) or in writing the JSON
+/// still shows the summary, then stops the run (exit 3) with the message.
 fn finish(
     args: &RunArgs,
-    ending: Ending,
+    closed: Result<Ending, String>,
     tally: Arc<Tally>,
     started: Instant,
     plan: &Plan,
     records: u64,
 ) -> anyhow::Result<i32> {
+    let (ending, mut failure) = match closed {
+        Ok(ending) => (ending, None),
+        Err(message) => (Ending::Stopped(message.clone()), Some(message)),
+    };
     let mut counts = tally.snapshot();
     // Rows the reader never reached after a stop are not attempted either.
     counts.not_attempted += records.saturating_sub(counts.rows);
@@ -272,10 +309,21 @@ fn finish(
         }
         crate::logging::LogFormat::Text => say(&summary.to_text()),
     }
-    if let Some(path) = &args.summary_json {
-        let json = serde_json::to_string_pretty(&summary)?;
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("cannot write the summary to {}", path.display()))?;
+    if let Some(path) = &args.summary_json
+        && let Err(err) = summary.write_json(path)
+    {
+        let message = format!("{err:#}");
+        failure = Some(match failure {
+            Some(first) => format!("{first}; {message}"),
+            None => message,
+        });
     }
-    Ok(summary.exit_code)
+    match failure {
+        Some(message) => Err(Failure {
+            code: EXIT_STOPPED,
+            message,
+        }
+        .into()),
+        None => Ok(summary.exit_code),
+    }
 }

@@ -21,9 +21,16 @@ pub fn compact(path: &Path, allow_duplicates: bool, fsync: bool) -> anyhow::Resu
     let survivors = locate_survivors(path, &keep)?;
     drop(keep);
     let tmp = sibling(path, "compacting");
-    write_survivors(path, &tmp, &survivors)?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot replace {} with its compacted form", path.display()))?;
+    let replaced = write_survivors(path, &tmp, &survivors).and_then(|()| {
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot replace {} with its compacted form", path.display()))
+    });
+    if replaced.is_err() {
+        // The log is untouched; a half-written copy beside it would only
+        // confuse whoever looks.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    replaced?;
     if fsync && let Err(err) = super::durable::sync_parent(path) {
         // The run is over and the compacted file is whole. A power loss
         // may at worst bring back the log it replaced, which a resume
