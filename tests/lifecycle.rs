@@ -5,7 +5,7 @@
 //! found before any call.
 
 use std::collections::HashSet;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use crate::util::*;
 
@@ -147,4 +147,125 @@ fn a_summary_path_that_cannot_be_written_is_refused_before_any_call() {
     );
     assert!(sandbox.requests().is_empty());
     assert!(!work.path("out.csv").exists(), "{}", run.describe());
+}
+
+/// The arguments of a run of `list.csv` against `api`, one call at a time
+/// so that a held answer holds the whole run, then `extra`.
+fn held_args(api: &HeldApi, extra: &[&str]) -> Vec<String> {
+    let base = api.base_url();
+    let args = ["run", "list.csv", "--agent-id", "42", "--base-url", &base];
+    let pace = ["--concurrency", "1", "--rate", "unlimited", "--quiet"];
+    [&args[..], &pace, extra]
+        .concat()
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
+
+/// Starts a run against `api` in the background, writing `out.csv`.
+fn spawn_held(work: &Workdir, api: &HeldApi) -> Child {
+    Command::new(bin())
+        .args(held_args(api, &["--out", "out.csv"]))
+        .current_dir(work.dir.path())
+        .env("OMNIDIM_API_KEY", TEST_KEY)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start omnidial")
+}
+
+/// Waits for a background run; returns its exit code and stderr.
+fn wait(child: Child) -> (Option<i32>, String) {
+    let output = child.wait_with_output().expect("wait for omnidial");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), stderr)
+}
+
+/// `rm out.csv` while the second of three calls is in flight: the run
+/// still holds the log open, so it puts it back and compacts it, and a
+/// resume knows everyone was called.
+#[test]
+fn an_outcome_file_deleted_mid_run_is_restored_and_compacted() {
+    let api = HeldApi::start(2);
+    let work = Workdir::new();
+    work.write("list.csv", list(3));
+    let run = spawn_held(&work, &api);
+    api.wait_until_holding();
+    std::fs::remove_file(work.path("out.csv")).unwrap();
+    api.release();
+
+    let (code, stderr) = wait(run);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("out.csv was deleted or moved during the run: restored it"),
+        "{stderr}"
+    );
+    let outcomes = outcome_rows(&work.path("out.csv"));
+    let ids: Vec<Option<u64>> = outcomes.iter().map(|o| o.request_id).collect();
+    assert_eq!(ids, [Some(1), Some(2), Some(3)], "{outcomes:#?}");
+    assert!(outcomes.iter().all(|o| o.status == "dispatched"));
+
+    let resume = work.omnidial(&to_strs(&held_args(
+        &api,
+        &["--out", "out.csv", "--resume"],
+    )));
+    resume.expect_code(0);
+    assert!(
+        !resume.stderr().contains("no outcome file"),
+        "{}",
+        resume.describe()
+    );
+    assert_eq!(api.received().len(), 3, "the resume dials nobody");
+}
+
+/// Another file put at the outcome path mid-run is not ours to compact or
+/// overwrite: the run leaves it alone, saves its log beside it, says
+/// where, and stops (exit 3) with its summary.
+#[test]
+fn a_file_put_in_the_outcome_files_place_is_left_alone() {
+    let api = HeldApi::start(2);
+    let work = Workdir::new();
+    work.write("list.csv", list(3));
+    let run = spawn_held(&work, &api);
+    api.wait_until_holding();
+    std::fs::rename(work.path("out.csv"), work.path("moved.csv")).unwrap();
+    work.write("out.csv", "someone else's file\n");
+    api.release();
+
+    let (code, stderr) = wait(run);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert_eq!(work.read("out.csv"), "someone else's file\n");
+    let saved = std::fs::read_dir(work.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|name| name.starts_with("out.csv.recovered-"))
+        .unwrap_or_else(|| panic!("no recovered log: {stderr}"));
+    let last = stderr.trim_end().lines().last().unwrap().to_string();
+    assert!(
+        last.starts_with("omnidial: out.csv is no longer the file this run wrote"),
+        "{stderr}"
+    );
+    assert!(
+        last.contains(&format!("--resume --out {saved}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("campaign stopped: "), "{stderr}");
+    assert!(
+        stderr.contains(&format!("outcome file: {saved}")),
+        "the summary points to the saved log: {stderr}"
+    );
+
+    let resume = work.omnidial(&to_strs(&held_args(&api, &["--out", &saved, "--resume"])));
+    resume.expect_code(0);
+    assert_eq!(api.received().len(), 3, "the resume dials nobody");
+    let outcomes = outcome_rows(&work.path(&saved));
+    assert_eq!(outcomes.len(), 3, "{outcomes:#?}");
+    assert!(outcomes.iter().all(|o| o.status == "dispatched"));
+}
+
+/// Borrows owned arguments for [`Workdir::omnidial`].
+fn to_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }

@@ -14,7 +14,7 @@ use crate::campaign::{ApiKey, Plan};
 use crate::cli::{Format, RunArgs};
 use crate::controls::Gate;
 use crate::limiter::Pacer;
-use crate::outcome::{self, OpenMode, OpenedLog, compact::compact, writer};
+use crate::outcome::{self, OpenMode, OpenedLog, compact::compact, place::SavedBeside, writer};
 use crate::pipeline::{self, Dialer, Stop};
 use crate::progress::{Progress, say};
 use crate::sandbox::{Sandbox, SandboxConfig};
@@ -172,7 +172,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     // longer unusable input (exit 2): it stops the run, which still ends
     // with its summary (exit 3).
     let written = flusher.finish().await;
-    let closed = close_log(written, ending, &plan);
+    let closed = close_log(&log.file, written, ending, &plan);
     drop(log);
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
@@ -180,25 +180,63 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     finish(&args, closed, tally, started, &plan, stats.records)
 }
 
-/// Ends the outcome log after the pipeline: compacts it when the writer
-/// and the pipeline both ended cleanly. Returns how the run ended, or what
-/// stopped it at the end.
+/// What stopped a run at its end, once calls may have been placed.
+#[derive(Debug)]
+struct LateFailure {
+    /// Why, on one line.
+    message: String,
+    /// Where the run's records were saved, when another file took the
+    /// outcome file's place.
+    saved: Option<std::path::PathBuf>,
+}
+
+impl From<String> for LateFailure {
+    fn from(message: String) -> LateFailure {
+        LateFailure {
+            message,
+            saved: None,
+        }
+    }
+}
+
+/// Ends the outcome log (open as `log`) after the pipeline: puts it back
+/// at its path if it was deleted or moved meanwhile, and compacts it when
+/// the writer and the pipeline both ended cleanly. Returns how the run
+/// ended, or what stopped it at the end.
 fn close_log(
+    log: &std::fs::File,
     written: std::io::Result<std::fs::File>,
     ending: anyhow::Result<Ending>,
     plan: &Plan,
-) -> Result<Ending, String> {
+) -> Result<Ending, LateFailure> {
     let out = plan.out.display();
+    // Whatever else failed, the records must be where a resume looks.
+    let placed = outcome::place::keep_in_place(log, &plan.out, plan.fsync);
     // A log the writer could not finish, or that a failed pipeline left,
     // may hold intents without results. Compaction keeps only results, so
     // it would forget those calls and a resume would dial them again; left
     // as it is, the log is repaired by the resume instead.
-    written.map_err(|err| {
+    let written = written.map_err(|err| {
         format!(
             "cannot write the outcome file {out}: {err}; the records written before are kept \
              and --resume continues from them"
         )
-    })?;
+    });
+    // Held until compaction is over: a restored log is locked through it.
+    let _placement = match (written, placed) {
+        (Ok(_), Ok(placement)) => placement,
+        (Err(unwritten), Ok(_)) => return Err(unwritten.into()),
+        (written, Err(misplaced)) => {
+            let saved = misplaced.downcast_ref::<SavedBeside>();
+            return Err(LateFailure {
+                saved: saved.map(|saved| saved.saved.clone()),
+                message: match written {
+                    Ok(_) => format!("{misplaced:#}"),
+                    Err(unwritten) => format!("{unwritten}; {misplaced:#}"),
+                },
+            });
+        }
+    };
     let ending = ending.map_err(|err| {
         format!("{err:#}; the outcome file {out} is left as a log, and --resume continues from it")
     })?;
@@ -284,24 +322,28 @@ async fn interrupted() -> std::io::Result<()> {
 }
 
 /// Prints the summary, writes it as JSON if asked, and picks the exit code.
-/// A failure at the end (`closed` is its message) or in writing the JSON
-/// still shows the summary, then stops the run (exit 3) with the message.
+/// A failure at the end (`closed`) or in writing the JSON still shows the
+/// summary, then stops the run (exit 3) with its message.
 fn finish(
     args: &RunArgs,
-    closed: Result<Ending, String>,
+    closed: Result<Ending, LateFailure>,
     tally: Arc<Tally>,
     started: Instant,
     plan: &Plan,
     records: u64,
 ) -> anyhow::Result<i32> {
-    let (ending, mut failure) = match closed {
-        Ok(ending) => (ending, None),
-        Err(message) => (Ending::Stopped(message.clone()), Some(message)),
+    let (ending, mut failure, records_in) = match closed {
+        Ok(ending) => (ending, None, plan.out.clone()),
+        Err(late) => (
+            Ending::Stopped(late.message.clone()),
+            Some(late.message),
+            late.saved.unwrap_or_else(|| plan.out.clone()),
+        ),
     };
     let mut counts = tally.snapshot();
     // Rows the reader never reached after a stop are not attempted either.
     counts.not_attempted += records.saturating_sub(counts.rows);
-    let summary = Summary::new(ending, counts, started.elapsed(), plan.out.clone());
+    let summary = Summary::new(ending, counts, started.elapsed(), records_in);
     // With JSON logs, stderr stays one JSON object a line for the shipper.
     match crate::logging::format() {
         crate::logging::LogFormat::Json => {
