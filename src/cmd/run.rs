@@ -218,8 +218,8 @@ fn close_log(
     // as it is, the log is repaired by the resume instead.
     let written = written.map_err(|err| {
         format!(
-            "cannot write the outcome file {out}: {err}; the records written before are kept \
-             and --resume continues from them"
+            "cannot write the outcome file {out}: {err}; the records written \
+             before are kept and --resume continues from them"
         )
     });
     // Held until compaction is over: a restored log is locked through it.
@@ -238,12 +238,18 @@ fn close_log(
         }
     };
     let ending = ending.map_err(|err| {
-        format!("{err:#}; the outcome file {out} is left as a log, and --resume continues from it")
+        format!(
+            "{err:#}; the outcome file {out} is left as a log, and --resume \
+             continues from it"
+        )
     })?;
 
     let compacting = Instant::now();
     let kept = compact(&plan.out, plan.allow_duplicates, plan.fsync).map_err(|err| {
-        format!("cannot compact {out}: {err:#}; the log is whole, and --resume continues from it")
+        format!(
+            "cannot compact {out}: {err:#}; the log is whole, and --resume \
+             continues from it"
+        )
     })?;
     tracing::info!(
         rows = kept,

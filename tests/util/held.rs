@@ -130,9 +130,10 @@ fn serve(stream: TcpStream, shared: &Shared) {
         let to_number = request["to_number"].as_str().unwrap_or("").to_string();
         let id = shared.arrive(to_number);
         let answer = format!(r#"{{"success":true,"status":"dispatched","requestId":{id}}}"#);
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json";
         let sent = write!(
             writer,
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
+            "{head}\r\ncontent-length: {}\r\n\r\n{answer}",
             answer.len()
         );
         if sent.is_err() {
