@@ -209,34 +209,11 @@ fn close_log(
     ending: anyhow::Result<Ending>,
     plan: &Plan,
 ) -> Result<Ending, LateFailure> {
-    let out = plan.out.display();
-    // Whatever else failed, the records must be where a resume looks.
-    let placed = outcome::place::keep_in_place(log, &plan.out, plan.fsync);
-    // A log the writer could not finish, or that a failed pipeline left,
-    // may hold intents without results. Compaction keeps only results, so
-    // it would forget those calls and a resume would dial them again; left
-    // as it is, the log is repaired by the resume instead.
-    let written = written.map_err(|err| {
-        format!(
-            "cannot write the outcome file {out}: {err}; the records written \
-             before are kept and --resume continues from them"
-        )
-    });
     // Held until compaction is over: a restored log is locked through it.
-    let _placement = match (written, placed) {
-        (Ok(_), Ok(placement)) => placement,
-        (Err(unwritten), Ok(_)) => return Err(unwritten.into()),
-        (written, Err(misplaced)) => {
-            let saved = misplaced.downcast_ref::<SavedBeside>();
-            return Err(LateFailure {
-                saved: saved.map(|saved| saved.saved.clone()),
-                message: match written {
-                    Ok(_) => format!("{misplaced:#}"),
-                    Err(unwritten) => format!("{unwritten}; {misplaced:#}"),
-                },
-            });
-        }
-    };
+    let _placement = place_log(log, written, plan)?;
+    let out = plan.out.display();
+    // A failed pipeline may have left intents without results (a lane
+    // that panicked, say); as after a failed write, a resume repairs them.
     let ending = ending.map_err(|err| {
         format!(
             "{err:#}; the outcome file {out} is left as a log, and --resume \
@@ -257,6 +234,42 @@ fn close_log(
         "outcome file compacted"
     );
     Ok(ending)
+}
+
+/// Makes sure the log is where a resume looks, whatever else failed, and
+/// stops the run if it is not, or if the writer failed (`written`).
+///
+/// A log the writer could not finish may hold intents without results.
+/// Compaction keeps only results, so it would forget those calls and a
+/// resume would dial them again; left as it is, the log is repaired by the
+/// resume instead.
+fn place_log(
+    log: &std::fs::File,
+    written: std::io::Result<std::fs::File>,
+    plan: &Plan,
+) -> Result<outcome::place::Placement, LateFailure> {
+    let placed = outcome::place::keep_in_place(log, &plan.out, plan.fsync);
+    let written = written.map_err(|err| {
+        format!(
+            "cannot write the outcome file {}: {err}; the records written \
+             before are kept and --resume continues from them",
+            plan.out.display()
+        )
+    });
+    match (written, placed) {
+        (Ok(_), Ok(placement)) => Ok(placement),
+        (Err(unwritten), Ok(_)) => Err(unwritten.into()),
+        (written, Err(misplaced)) => {
+            let saved = misplaced.downcast_ref::<SavedBeside>();
+            Err(LateFailure {
+                saved: saved.map(|saved| saved.saved.clone()),
+                message: match written {
+                    Ok(_) => format!("{misplaced:#}"),
+                    Err(unwritten) => format!("{unwritten}; {misplaced:#}"),
+                },
+            })
+        }
+    }
 }
 
 /// Opens the outcome log in the mode the flags ask for, and reports what
