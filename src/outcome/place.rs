@@ -45,8 +45,7 @@ pub struct SavedBeside {
 /// path, a copy of the log is put there (with a warning). When another
 /// file took its place, that file is left alone: the log is saved beside
 /// it under a new name, and the error ([`SavedBeside`]) says where. With
-/// `fsync`, a copy is
-/// made durable, directory entry included.
+/// `fsync`, a copy is made durable, directory entry included.
 pub fn keep_in_place(log: &File, path: &Path, fsync: bool) -> anyhow::Result<Placement> {
     let found = match std::fs::metadata(path) {
         Ok(found) => Some(found),
@@ -121,16 +120,32 @@ fn save_beside(log: &File, path: &Path, fsync: bool) -> io::Result<(PathBuf, Fil
             Err(err) => return Err(err),
         }
     };
-    // Nobody else knows the name yet, so the lock cannot be taken.
+    match copy_whole(log, &mut copy, fsync).and_then(|()| sync(&saved, fsync)) {
+        Ok(()) => Ok((saved, copy)),
+        Err(err) => {
+            // A cut copy must not pass for the campaign's log.
+            let _ = std::fs::remove_file(&saved);
+            Err(err)
+        }
+    }
+}
+
+/// Locks `copy` and copies the whole log into it.
+fn copy_whole(log: &File, copy: &mut File, fsync: bool) -> io::Result<()> {
+    // Nobody else knows the new file's name yet, so the lock is free.
     copy.try_lock().map_err(io::Error::other)?;
     let mut from = log;
     from.seek(SeekFrom::Start(0))?;
-    io::copy(&mut from, &mut copy)?;
+    io::copy(&mut from, copy)?;
     if fsync {
         copy.sync_all()?;
-        sync_parent(&saved)?;
     }
-    Ok((saved, copy))
+    Ok(())
+}
+
+/// Syncs the directory entry of a new file at `path`, with `fsync`.
+fn sync(path: &Path, fsync: bool) -> io::Result<()> {
+    if fsync { sync_parent(path) } else { Ok(()) }
 }
 
 /// Gives the saved copy the log's own name, unless something took that
@@ -140,14 +155,21 @@ fn save_beside(log: &File, path: &Path, fsync: bool) -> io::Result<(PathBuf, Fil
 fn link_into_place(saved: &Path, path: &Path, fsync: bool) -> anyhow::Result<bool> {
     let context = || format!("cannot restore {} from {}", path.display(), saved.display());
     match std::fs::hard_link(saved, path) {
-        Ok(()) => std::fs::remove_file(saved).with_context(context)?,
+        Ok(()) => {
+            if let Err(err) = std::fs::remove_file(saved) {
+                // The log is restored; the second name is only clutter.
+                tracing::warn!(
+                    "cannot remove {}, a copy of the restored {}: {err}",
+                    saved.display(),
+                    path.display()
+                );
+            }
+        }
         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
         Err(_) if path.exists() => return Ok(false),
         Err(_) => std::fs::rename(saved, path).with_context(context)?,
     }
-    if fsync {
-        sync_parent(path).with_context(context)?;
-    }
+    sync(path, fsync).with_context(context)?;
     Ok(true)
 }
 
