@@ -133,6 +133,8 @@ fn a_failed_compaction_ends_as_a_stopped_run_with_its_summary() {
     assert!(outcomes.iter().all(|o| o.status == "dispatched"));
 }
 
+/// A `--summary-json` in a directory that does not exist is found before
+/// any call (exit 2), not once the campaign is over and its summary lost.
 #[test]
 fn a_summary_path_that_cannot_be_written_is_refused_before_any_call() {
     let sandbox = SandboxProc::start(&[]);
