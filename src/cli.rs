@@ -24,7 +24,8 @@ Exit codes:
        (validate: some rows rejected)
   2    bad usage, settings or input, found before any call
   3    stopped early by an answer that makes further calls pointless
-       (bad key, no balance)
+       (bad key, no balance), or by a failure once calls may have been
+       placed (the outcome file cannot be written); the summary is shown
   130  interrupted (Ctrl-C)
 
 Environment:
@@ -292,6 +293,9 @@ pub struct RunArgs {
     pub sandbox: bool,
 
     /// Continue the campaign recorded in the outcome file.
+    ///
+    /// With no outcome file, a new campaign starts, with a warning naming
+    /// the path, so scripts may always pass it.
     #[arg(long, conflicts_with = "fresh")]
     pub resume: bool,
 
@@ -321,7 +325,8 @@ pub struct RunArgs {
     /// fsync the outcome file before every call (power-loss safe, slower).
     ///
     /// Off by default: records are flushed, which survives a crash of
-    /// omnidial but not of the machine.
+    /// omnidial but not of the machine. With it, the directory is synced
+    /// too whenever the file is created, moved aside or compacted.
     #[arg(long)]
     pub fsync: bool,
 

@@ -22,7 +22,7 @@
 //!   them; [`api`] sends one dispatch; [`classify`] reads its answer;
 //!   [`retry`] says how long to wait before the next attempt.
 //! - [`outcome`] owns the outcome file: the writer task, crash repair, the
-//!   resume state and the final compaction.
+//!   resume state, keeping the file at its path, and the final compaction.
 //! - [`reconcile`] joins the platform's call logs to an outcome file and
 //!   settles `unknown` contacts.
 //! - [`summary`] counts what happens; [`progress`] shows it on a terminal.

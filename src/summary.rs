@@ -1,7 +1,9 @@
 //! Counting what happens during a run, and the summary printed at its end
 //! (also written as JSON with `--summary-json`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -221,6 +223,13 @@ impl Summary {
         }
     }
 
+    /// Writes the summary as pretty JSON to `path` (`--summary-json`).
+    pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
+        let json = serde_json::to_string_pretty(self)?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write the summary to {}", path.display()))
+    }
+
     /// The summary as lines for stderr.
     pub fn to_text(&self) -> String {
         let c = &self.counts;
@@ -277,5 +286,55 @@ impl Summary {
             self.outcome_file.display()
         ));
         out
+    }
+}
+
+/// Checks, before any call, that the summary can be written to `path`
+/// (`--summary-json`): a file there must open for writing, or one must be
+/// creatable. Nothing is left changed: a file we create to find out is
+/// removed, and one already there keeps its contents until the end.
+pub fn check_destination(path: &Path) -> anyhow::Result<()> {
+    let context = || format!("cannot write the summary to {}", path.display());
+    let mut options = std::fs::OpenOptions::new();
+    match options.append(true).open(path) {
+        Ok(_) => return Ok(()),
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            return Err(err).with_context(context);
+        }
+        Err(_) => {}
+    }
+    options
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(context)?;
+    std::fs::remove_file(path).with_context(context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_destination_is_checked_without_changing_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("summary.json");
+        check_destination(&new).unwrap();
+        assert!(!new.exists(), "the probe leaves no file behind");
+
+        std::fs::write(&new, "earlier").unwrap();
+        check_destination(&new).unwrap();
+        assert_eq!(std::fs::read_to_string(&new).unwrap(), "earlier");
+
+        let nowhere = dir.path().join("missing").join("summary.json");
+        let err = check_destination(&nowhere).unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with(&format!(
+                "cannot write the summary to {}",
+                nowhere.display()
+            )),
+            "{err:#}"
+        );
+        assert!(check_destination(dir.path()).is_err(), "a directory");
     }
 }

@@ -44,13 +44,16 @@ fn a_resorted_and_edited_list_dials_only_new_contacts() {
     assert!(outcomes.iter().all(|o| o.status == "dispatched"));
 }
 
+/// Scripts use `--resume` as "start or resume", so it still starts; but a
+/// mistyped `--out` would dial the list again, so it says so, naming the
+/// path, once.
 #[test]
-fn resume_without_an_outcome_file_simply_starts() {
+fn resume_without_an_outcome_file_starts_with_a_warning() {
     let sandbox = SandboxProc::start(&[]);
     let work = Workdir::new();
     work.write("list.csv", "phone\n+12015550101\n");
     let base = sandbox.base_url();
-    work.omnidial(&[
+    let args = [
         "run",
         "list.csv",
         "--agent-id",
@@ -59,8 +62,25 @@ fn resume_without_an_outcome_file_simply_starts() {
         &base,
         "--resume",
         "--quiet",
-    ])
-    .expect_code(0);
+    ];
+    let first = work.omnidial(&args);
+    first.expect_code(0);
+    assert_eq!(sandbox.calls().len(), 1);
+    let warning = "no outcome file at list.outcome.csv: starting a new campaign";
+    assert_eq!(
+        first.stderr().matches(warning).count(),
+        1,
+        "{}",
+        first.describe()
+    );
+
+    let second = work.omnidial(&args);
+    second.expect_code(0);
+    assert!(
+        !second.stderr().contains("no outcome file"),
+        "{}",
+        second.describe()
+    );
     assert_eq!(sandbox.calls().len(), 1);
 }
 

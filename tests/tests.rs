@@ -9,6 +9,7 @@ mod cli;
 mod controls;
 mod crash;
 mod faults;
+mod lifecycle;
 mod resume;
 mod run;
 mod safety;

@@ -27,7 +27,9 @@ pub struct Failure {
 /// input.
 pub const EXIT_UNUSABLE: i32 = 2;
 
-/// Exit code of a campaign stopped by the API.
+/// Exit code of a campaign stopped by the API, or by a failure once calls
+/// may have been placed (the outcome file or the summary cannot be
+/// written): such a run still ends with its summary.
 pub const EXIT_STOPPED: i32 = 3;
 
 /// Checks the whole list once before anything else happens. Refuses an

@@ -14,7 +14,7 @@ use crate::campaign::{ApiKey, Plan};
 use crate::cli::{Format, RunArgs};
 use crate::controls::Gate;
 use crate::limiter::Pacer;
-use crate::outcome::{self, OpenMode, OpenedLog, compact::compact, writer};
+use crate::outcome::{self, OpenMode, OpenedLog, compact::compact, place::SavedBeside, writer};
 use crate::pipeline::{self, Dialer, Stop};
 use crate::progress::{Progress, say};
 use crate::sandbox::{Sandbox, SandboxConfig};
@@ -39,6 +39,11 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     }
     let plan = Plan::from_settings(settings, &args.list.contacts, args.list.out.clone())?;
     let agent_id = plan.require_agent()?;
+    if let Some(path) = &args.summary_json {
+        // Found only at the end, a bad path would cost the summary of a
+        // whole campaign.
+        crate::summary::check_destination(path)?;
+    }
     // Before anything else: a missing do-not-call list must cost nothing.
     // A redial without --resume is harmless: a new outcome file holds no
     // earlier call to redial, and an existing one is refused below.
@@ -162,26 +167,109 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
     let ending = pipeline::run(dialer.clone(), rows, screen, lanes).await;
     progress.finish();
     drop(dialer);
-    let file = flusher
-        .finish()
-        .await
-        .with_context(|| format!("cannot write the outcome file {}", plan.out.display()))?;
-    let ending = ending?;
+
+    // Calls may have been placed by now, so a failure from here on is no
+    // longer unusable input (exit 2): it stops the run, which still ends
+    // with its summary (exit 3).
+    let written = flusher.finish().await;
+    let closed = close_log(&log.file, written, ending, &plan);
+    drop(log);
+    if let Some(sandbox) = sandbox {
+        sandbox.shutdown().await;
+    }
+    finish(&args, closed, tally, started, &plan, stats.records)
+}
+
+/// What stopped a run at its end, once calls may have been placed.
+#[derive(Debug)]
+struct LateFailure {
+    /// Why, on one line.
+    message: String,
+    /// Where the run's records were saved, when another file took the
+    /// outcome file's place.
+    saved: Option<std::path::PathBuf>,
+}
+
+impl From<String> for LateFailure {
+    fn from(message: String) -> LateFailure {
+        LateFailure {
+            message,
+            saved: None,
+        }
+    }
+}
+
+/// Ends the outcome log (open as `log`) after the pipeline: puts it back
+/// at its path if it was deleted or moved meanwhile, and compacts it when
+/// the writer and the pipeline both ended cleanly. Returns how the run
+/// ended, or what stopped it at the end.
+fn close_log(
+    log: &std::fs::File,
+    written: std::io::Result<std::fs::File>,
+    ending: anyhow::Result<Ending>,
+    plan: &Plan,
+) -> Result<Ending, LateFailure> {
+    // Held until compaction is over: a restored log is locked through it.
+    let _placement = place_log(log, written, plan)?;
+    let out = plan.out.display();
+    // A failed pipeline may have left intents without results (a lane
+    // that panicked, say); as after a failed write, a resume repairs them.
+    let ending = ending.map_err(|err| {
+        format!(
+            "{err:#}; the outcome file {out} is left as a log, and --resume \
+             continues from it"
+        )
+    })?;
 
     let compacting = Instant::now();
-    let kept = compact(&plan.out, plan.allow_duplicates)
-        .with_context(|| format!("cannot compact {}", plan.out.display()))?;
+    let kept = compact(&plan.out, plan.allow_duplicates, plan.fsync).map_err(|err| {
+        format!(
+            "cannot compact {out}: {err:#}; the log is whole, and --resume \
+             continues from it"
+        )
+    })?;
     tracing::info!(
         rows = kept,
         elapsed_ms = compacting.elapsed().as_millis() as u64,
         "outcome file compacted"
     );
-    drop(file);
-    drop(log);
-    if let Some(sandbox) = sandbox {
-        sandbox.shutdown().await;
+    Ok(ending)
+}
+
+/// Makes sure the log is where a resume looks, whatever else failed, and
+/// stops the run if it is not, or if the writer failed (`written`).
+///
+/// A log the writer could not finish may hold intents without results.
+/// Compaction keeps only results, so it would forget those calls and a
+/// resume would dial them again; left as it is, the log is repaired by the
+/// resume instead.
+fn place_log(
+    log: &std::fs::File,
+    written: std::io::Result<std::fs::File>,
+    plan: &Plan,
+) -> Result<outcome::place::Placement, LateFailure> {
+    let placed = outcome::place::keep_in_place(log, &plan.out, plan.fsync);
+    let written = written.map_err(|err| {
+        format!(
+            "cannot write the outcome file {}: {err}; the records written \
+             before are kept and --resume continues from them",
+            plan.out.display()
+        )
+    });
+    match (written, placed) {
+        (Ok(_), Ok(placement)) => Ok(placement),
+        (Err(unwritten), Ok(_)) => Err(unwritten.into()),
+        (written, Err(misplaced)) => {
+            let saved = misplaced.downcast_ref::<SavedBeside>();
+            Err(LateFailure {
+                saved: saved.map(|saved| saved.saved.clone()),
+                message: match written {
+                    Ok(_) => format!("{misplaced:#}"),
+                    Err(unwritten) => format!("{unwritten}; {misplaced:#}"),
+                },
+            })
+        }
     }
-    finish(&args, ending, tally, started, &plan, stats.records)
 }
 
 /// Opens the outcome log in the mode the flags ask for, and reports what
@@ -194,7 +282,7 @@ fn open_log(args: &RunArgs, plan: &Plan) -> anyhow::Result<OpenedLog> {
     } else {
         OpenMode::New
     };
-    let log = outcome::open_for_run(&plan.out, mode, plan.allow_duplicates)?;
+    let log = outcome::open_for_run(&plan.out, mode, plan.allow_duplicates, plan.fsync)?;
     if let Some(old) = &log.moved_aside {
         say(&format!(
             "moved the earlier outcome file to {}",
@@ -202,6 +290,9 @@ fn open_log(args: &RunArgs, plan: &Plan) -> anyhow::Result<OpenedLog> {
         ));
     }
     if let Some(warning) = &log.torn_warning {
+        tracing::warn!("{warning}");
+    }
+    if let Some(warning) = &log.nothing_to_resume {
         tracing::warn!("{warning}");
     }
     if log.ledger.records() > 0 {
@@ -254,18 +345,28 @@ async fn interrupted() -> std::io::Result<()> {
 }
 
 /// Prints the summary, writes it as JSON if asked, and picks the exit code.
+/// A failure at the end (`closed`) or in writing the JSON still shows the
+/// summary, then stops the run (exit 3) with its message.
 fn finish(
     args: &RunArgs,
-    ending: Ending,
+    closed: Result<Ending, LateFailure>,
     tally: Arc<Tally>,
     started: Instant,
     plan: &Plan,
     records: u64,
 ) -> anyhow::Result<i32> {
+    let (ending, mut failure, records_in) = match closed {
+        Ok(ending) => (ending, None, plan.out.clone()),
+        Err(late) => (
+            Ending::Stopped(late.message.clone()),
+            Some(late.message),
+            late.saved.unwrap_or_else(|| plan.out.clone()),
+        ),
+    };
     let mut counts = tally.snapshot();
     // Rows the reader never reached after a stop are not attempted either.
     counts.not_attempted += records.saturating_sub(counts.rows);
-    let summary = Summary::new(ending, counts, started.elapsed(), plan.out.clone());
+    let summary = Summary::new(ending, counts, started.elapsed(), records_in);
     // With JSON logs, stderr stays one JSON object a line for the shipper.
     match crate::logging::format() {
         crate::logging::LogFormat::Json => {
@@ -273,12 +374,23 @@ fn finish(
         }
         crate::logging::LogFormat::Text => say(&summary.to_text()),
     }
-    if let Some(path) = &args.summary_json {
-        let json = serde_json::to_string_pretty(&summary)?;
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("cannot write the summary to {}", path.display()))?;
+    if let Some(path) = &args.summary_json
+        && let Err(err) = summary.write_json(path)
+    {
+        let message = format!("{err:#}");
+        failure = Some(match failure {
+            Some(first) => format!("{first}; {message}"),
+            None => message,
+        });
     }
-    Ok(summary.exit_code)
+    match failure {
+        Some(message) => Err(Failure {
+            code: EXIT_STOPPED,
+            message,
+        }
+        .into()),
+        None => Ok(summary.exit_code),
+    }
 }
 
 /// The API client for a run against `base_url`.

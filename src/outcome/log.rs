@@ -38,13 +38,18 @@ pub struct OpenedLog {
     pub torn_warning: Option<String>,
     /// Where an earlier file was moved by `--fresh`.
     pub moved_aside: Option<PathBuf>,
+    /// A warning to show once, when `--resume` found no campaign to
+    /// continue and started a new one.
+    pub nothing_to_resume: Option<String>,
 }
 
-/// Opens (or creates) the log at `path` for a run.
+/// Opens (or creates) the log at `path` for a run. With `fsync`, a file
+/// created or renamed here is made durable in its directory as well.
 pub fn open_for_run(
     path: &Path,
     mode: OpenMode,
     allow_duplicates: bool,
+    fsync: bool,
 ) -> anyhow::Result<OpenedLog> {
     let exists = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
     let mut moved_aside = None;
@@ -63,10 +68,19 @@ pub fn open_for_run(
                 lock(&old, path)?;
                 moved_aside = Some(move_aside(path)?);
             }
-            OpenMode::Resume => return resume(path, allow_duplicates),
+            OpenMode::Resume => return resume(path, allow_duplicates, fsync),
         }
     }
+    // Scripts use `--resume` as "start or resume", so a missing file is not
+    // an error; but a mistyped `--out` would silently dial the whole list
+    // again, so we say so.
+    let nothing_to_resume = (mode == OpenMode::Resume).then(|| nothing_to_resume(path));
     let file = create(path)?;
+    if fsync {
+        // One sync of the directory also covers `--fresh`'s rename, which
+        // happened in the same directory just before.
+        sync_directory(path)?;
+    }
     Ok(OpenedLog {
         file,
         columns: ColumnMap::canonical(),
@@ -74,7 +88,23 @@ pub fn open_for_run(
         repairs: vec![],
         torn_warning: None,
         moved_aside,
+        nothing_to_resume,
     })
+}
+
+/// The warning for a `--resume` that finds no records at `path`.
+fn nothing_to_resume(path: &Path) -> String {
+    if path.exists() {
+        format!(
+            "the outcome file {} is empty: starting a new campaign",
+            path.display()
+        )
+    } else {
+        format!(
+            "no outcome file at {}: starting a new campaign",
+            path.display()
+        )
+    }
 }
 
 /// Reads the ledger of an existing log without changing a byte of it (for
@@ -106,6 +136,17 @@ fn create(path: &Path) -> anyhow::Result<File> {
     writeln!(file, "{}", COLUMNS.join(","))
         .with_context(|| format!("cannot write to {}", path.display()))?;
     Ok(file)
+}
+
+/// Makes the creation or renaming of the log at `path` durable (`--fsync`):
+/// before any call, so a directory that cannot be synced costs nothing.
+fn sync_directory(path: &Path) -> anyhow::Result<()> {
+    super::durable::sync_parent(path).with_context(|| {
+        format!(
+            "cannot sync the directory of {} (asked by --fsync)",
+            path.display()
+        )
+    })
 }
 
 /// Takes an exclusive advisory lock, so two runs never share one campaign.
@@ -150,18 +191,23 @@ fn move_aside(path: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Opens an existing log to continue its campaign.
-fn resume(path: &Path, allow_duplicates: bool) -> anyhow::Result<OpenedLog> {
+fn resume(path: &Path, allow_duplicates: bool, fsync: bool) -> anyhow::Result<OpenedLog> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
         .with_context(|| format!("cannot open the outcome file {}", path.display()))?;
     lock(&file, path)?;
-    resume_file(path, file, allow_duplicates)
+    resume_file(path, file, allow_duplicates, fsync)
 }
 
 /// Continues the campaign in `file`, open and locked.
-fn resume_file(path: &Path, mut file: File, allow_duplicates: bool) -> anyhow::Result<OpenedLog> {
+fn resume_file(
+    path: &Path,
+    mut file: File,
+    allow_duplicates: bool,
+    fsync: bool,
+) -> anyhow::Result<OpenedLog> {
     let complete =
         complete_len(&mut file).with_context(|| format!("cannot read {}", path.display()))?;
     let len = file.metadata()?.len();
@@ -184,12 +230,16 @@ fn resume_file(path: &Path, mut file: File, allow_duplicates: bool) -> anyhow::R
             repairs: vec![],
             torn_warning: None,
             moved_aside: None,
+            nothing_to_resume: None,
         });
     };
     if !columns.is_complete() && columns.has_core() {
         let upgraded = add_new_columns(path, &mut file, complete, &columns)
             .with_context(|| format!("cannot add the new columns to {}", path.display()))?;
-        return resume_file(path, upgraded, allow_duplicates);
+        if fsync {
+            sync_directory(path)?;
+        }
+        return resume_file(path, upgraded, allow_duplicates, fsync);
     }
     if !columns.is_complete() {
         bail!(
@@ -229,6 +279,7 @@ fn resume_file(path: &Path, mut file: File, allow_duplicates: bool) -> anyhow::R
         repairs,
         torn_warning,
         moved_aside: None,
+        nothing_to_resume: None,
     })
 }
 
@@ -411,33 +462,4 @@ fn read_records(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::outcome::record::CORE_COLUMNS;
-
-    #[test]
-    fn a_resume_adds_the_new_columns_to_an_older_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out.csv");
-        let old = format!(
-            "{}\n7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00Z\n,2,+12015550102,sen",
-            COLUMNS[..CORE_COLUMNS].join(",")
-        );
-        std::fs::write(&path, old).unwrap();
-
-        let log = open_for_run(&path, OpenMode::Resume, false).unwrap();
-        assert!(log.columns.is_complete());
-        assert_eq!(log.repairs.len(), 1, "the torn tail is still repaired");
-        assert_eq!(log.repairs[0].row, 2);
-        assert!(log.torn_warning.is_some());
-        drop(log);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let mut lines = text.lines();
-        assert_eq!(lines.next(), Some(COLUMNS.join(",").as_str()));
-        assert_eq!(
-            lines.next(),
-            Some("7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00Z,,,")
-        );
-        assert_eq!(lines.next(), None);
-    }
-}
+mod tests;

@@ -4,12 +4,17 @@
 //! group commit on the runtime): an intent record (`sending`) is flushed
 //! before each contact's first request leaves, and a result record follows. At start-up
 //! [`log`] repairs a tail torn by a crash and folds the records into a
-//! [`ledger::Ledger`], which is how a resumed run knows who was dialed. At an
-//! orderly end [`compact`] leaves one row per contact.
+//! [`ledger::Ledger`], which is how a resumed run knows who was dialed. At
+//! the end [`place`] checks that the path still names the log the run
+//! wrote (putting it back if it was deleted), and after an orderly end
+//! [`compact`] leaves one row per contact. With `--fsync`, [`durable`]
+//! syncs the directory whenever the file is created or renamed.
 
 pub mod compact;
+pub mod durable;
 pub mod ledger;
 pub mod log;
+pub mod place;
 pub mod record;
 pub mod writer;
 
