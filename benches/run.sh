@@ -160,14 +160,15 @@ generate_list() {
   }' >"$1"
 }
 
-# Writes to $1 an outcome file in which the first $2 contacts of a list made
-# by generate_list are dispatched.
+# Writes to $1 an outcome file, as this version writes them, in which the
+# first $2 contacts of a list made by generate_list are dispatched.
 generate_outcomes() {
   awk -v n="$2" 'BEGIN {
-    print "request_id,row,to_number,status,attempts,http_status,error,finished_at"
+    print "request_id,row,to_number,status,attempts,http_status,error,finished_at," \
+      "from_number_id,calls,earlier_calls"
     for (i = 0; i < n; i++) {
       exchange = 200 + int(i / 10000) % 800
-      printf "%d,%d,+1201%03d%04d,dispatched,1,200,,2026-01-05T10:00:00.000Z\n", \
+      printf "%d,%d,+1201%03d%04d,dispatched,1,200,,2026-01-05T10:00:00.000Z,,1,\n", \
         i + 1, i + 1, exchange, i % 10000
     }
   }' >"$1"

@@ -77,7 +77,8 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
         reachable = Some(client);
         key
     };
-    let mut log = open_log(&args, &plan)?;
+    let contacts = usize::try_from(stats.records).unwrap_or(0);
+    let mut log = open_log(&args, &plan, contacts)?;
     if log.ledger.saw_repeated_numbers() && !plan.allow_duplicates {
         anyhow::bail!(
             "{} records one number dialed on several rows: that campaign allowed duplicates; \
@@ -274,7 +275,7 @@ fn place_log(
 
 /// Opens the outcome log in the mode the flags ask for, and reports what
 /// it found.
-fn open_log(args: &RunArgs, plan: &Plan) -> anyhow::Result<OpenedLog> {
+fn open_log(args: &RunArgs, plan: &Plan, contacts: usize) -> anyhow::Result<OpenedLog> {
     let mode = if args.resume {
         OpenMode::Resume
     } else if args.fresh {
@@ -282,7 +283,7 @@ fn open_log(args: &RunArgs, plan: &Plan) -> anyhow::Result<OpenedLog> {
     } else {
         OpenMode::New
     };
-    let log = outcome::open_for_run(&plan.out, mode, plan.allow_duplicates, plan.fsync)?;
+    let log = outcome::open_for_run(&plan.out, mode, plan.allow_duplicates, plan.fsync, contacts)?;
     if let Some(old) = &log.moved_aside {
         say(&format!(
             "moved the earlier outcome file to {}",

@@ -45,11 +45,15 @@ pub struct OpenedLog {
 
 /// Opens (or creates) the log at `path` for a run. With `fsync`, a file
 /// created or renamed here is made durable in its directory as well.
+/// `contacts` is how many contacts the list holds: a resume makes room for
+/// them in the ledger before reading the log, rather than growing it
+/// step by step.
 pub fn open_for_run(
     path: &Path,
     mode: OpenMode,
     allow_duplicates: bool,
     fsync: bool,
+    contacts: usize,
 ) -> anyhow::Result<OpenedLog> {
     let exists = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
     let mut moved_aside = None;
@@ -68,7 +72,7 @@ pub fn open_for_run(
                 lock(&old, path)?;
                 moved_aside = Some(move_aside(path)?);
             }
-            OpenMode::Resume => return resume(path, allow_duplicates, fsync),
+            OpenMode::Resume => return resume(path, allow_duplicates, fsync, contacts),
         }
     }
     // Scripts use `--resume` as "start or resume", so a missing file is not
@@ -191,14 +195,19 @@ fn move_aside(path: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Opens an existing log to continue its campaign.
-fn resume(path: &Path, allow_duplicates: bool, fsync: bool) -> anyhow::Result<OpenedLog> {
+fn resume(
+    path: &Path,
+    allow_duplicates: bool,
+    fsync: bool,
+    contacts: usize,
+) -> anyhow::Result<OpenedLog> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
         .with_context(|| format!("cannot open the outcome file {}", path.display()))?;
     lock(&file, path)?;
-    resume_file(path, file, allow_duplicates, fsync)
+    resume_file(path, file, allow_duplicates, fsync, contacts)
 }
 
 /// Continues the campaign in `file`, open and locked.
@@ -207,6 +216,7 @@ fn resume_file(
     mut file: File,
     allow_duplicates: bool,
     fsync: bool,
+    contacts: usize,
 ) -> anyhow::Result<OpenedLog> {
     let complete =
         complete_len(&mut file).with_context(|| format!("cannot read {}", path.display()))?;
@@ -217,6 +227,7 @@ fn resume_file(
 
     file.seek(SeekFrom::Start(0))?;
     let mut ledger = Ledger::new(allow_duplicates);
+    ledger.reserve(contacts);
     let columns = read_records(path, (&file).take(complete), |rec| ledger.apply(rec))?;
     let Some(columns) = columns else {
         // Not even the header survived a crash: the file held no records.
@@ -239,7 +250,7 @@ fn resume_file(
         if fsync {
             sync_directory(path)?;
         }
-        return resume_file(path, upgraded, allow_duplicates, fsync);
+        return resume_file(path, upgraded, allow_duplicates, fsync, contacts);
     }
     if !columns.is_complete() {
         bail!(

@@ -14,7 +14,7 @@ fn a_resume_adds_the_new_columns_to_an_older_file() {
     );
     std::fs::write(&path, old).unwrap();
 
-    let log = open_for_run(&path, OpenMode::Resume, false, false).unwrap();
+    let log = open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap();
     assert!(log.columns.is_complete());
     assert_eq!(log.repairs.len(), 1, "the torn tail is still repaired");
     assert_eq!(log.repairs[0].row, 2);
@@ -35,7 +35,7 @@ fn a_resume_without_a_file_starts_a_campaign_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.csv");
 
-    let log = open_for_run(&path, OpenMode::Resume, false, false).unwrap();
+    let log = open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap();
     let warning = log.nothing_to_resume.clone().expect("a warning");
     assert_eq!(
         warning,
@@ -51,11 +51,11 @@ fn a_resume_without_a_file_starts_a_campaign_and_says_so() {
 
     // A file that holds a campaign resumes without a word; a new run
     // never warns.
-    let log = open_for_run(&path, OpenMode::Resume, false, false).unwrap();
+    let log = open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap();
     assert_eq!(log.nothing_to_resume, None);
     drop(log);
     let other = dir.path().join("other.csv");
-    let log = open_for_run(&other, OpenMode::New, false, false).unwrap();
+    let log = open_for_run(&other, OpenMode::New, false, false, 0).unwrap();
     assert_eq!(log.nothing_to_resume, None);
 }
 
@@ -74,7 +74,7 @@ fn with_fsync_a_created_or_renamed_log_has_its_directory_synced() {
         f();
         syncs_so_far() - before
     };
-    let open = |mode, fsync| drop(open_for_run(&path, mode, false, fsync).unwrap());
+    let open = |mode, fsync| drop(open_for_run(&path, mode, false, fsync, 0).unwrap());
 
     assert_eq!(synced(&|| open(OpenMode::New, false)), 0);
     assert_eq!(synced(&|| open(OpenMode::Fresh, false)), 0);
