@@ -250,6 +250,41 @@ pub fn now() -> Timestamp {
     Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
 }
 
+/// Reads a time exactly as [`format_time`] writes it
+/// (`2026-12-04T18:01:15.123Z`), or `None` for any other form, which the
+/// general RFC 3339 parser then reads. A resume reads a time per record,
+/// and at a million records the general parser was a tenth of the wait.
+fn parse_own_time(text: &str) -> Option<Timestamp> {
+    let b = text.as_bytes();
+    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
+        return None;
+    }
+    let number = |from: usize, to: usize| -> Option<i32> {
+        b[from..to].iter().try_fold(0i32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + i32::from(d - b'0'))
+        })
+    };
+    let date = jiff::civil::Date::new(
+        i16::try_from(number(0, 4)?).ok()?,
+        i8::try_from(number(5, 7)?).ok()?,
+        i8::try_from(number(8, 10)?).ok()?,
+    )
+    .ok()?;
+    let time = jiff::civil::Time::new(
+        i8::try_from(number(11, 13)?).ok()?,
+        i8::try_from(number(14, 16)?).ok()?,
+        i8::try_from(number(17, 19)?).ok()?,
+        number(20, 23)? * 1_000_000,
+    )
+    .ok()?;
+    jiff::tz::TimeZone::UTC
+        .to_timestamp(date.to_datetime(time))
+        .ok()
+}
+
 /// A time as records carry it: RFC 3339 UTC, always with milliseconds, so
 /// every row has the same width and sorts as text. Written digit by digit:
 /// two records a call made a format string's machinery show up.
@@ -394,9 +429,12 @@ impl ColumnMap {
         let status = field(3).trim().parse::<Status>()?;
         let at = match field(7).trim() {
             "" => Timestamp::UNIX_EPOCH,
-            text => text
-                .parse()
-                .map_err(|_| format!("`finished_at` is {text:?}, not an RFC 3339 time"))?,
+            text => match parse_own_time(text) {
+                Some(at) => at,
+                None => text
+                    .parse()
+                    .map_err(|_| format!("`finished_at` is {text:?}, not an RFC 3339 time"))?,
+            },
         };
         Ok(Record {
             request_id: optional_u64(0)?,
@@ -483,7 +521,17 @@ mod tests {
         fn times_read_as_jiff_writes_them(ms in 0i64..253_402_300_799_999) {
             let at = Timestamp::from_millisecond(ms).unwrap();
             let expected = at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-            proptest::prop_assert_eq!(format_time(at), expected);
+            proptest::prop_assert_eq!(&format_time(at), &expected);
+            // And read back as jiff reads it.
+            proptest::prop_assert_eq!(parse_own_time(&expected), Some(at));
+            proptest::prop_assert_eq!(expected.parse::<Timestamp>().ok(), Some(at));
+        }
+
+        #[test]
+        fn other_forms_are_left_to_the_general_parser(text in "[0-9TZ:.+-]{20,26}") {
+            if let Some(at) = parse_own_time(&text) {
+                proptest::prop_assert_eq!(text.parse::<Timestamp>().ok(), Some(at));
+            }
         }
     }
 
