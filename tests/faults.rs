@@ -351,14 +351,26 @@ fn after_an_ambiguous_attempt_a_contact_is_never_failed_or_released() {
     assert_eq!(scenario.sandbox.calls().len(), 3);
 }
 
-/// Pins: a streak of answers that may each have placed a call (here a 500
-/// for everyone) trips the circuit breaker as a streak of refusals does.
+/// Pins: a streak of answers that may each have placed a call trips the
+/// circuit breaker as a streak of refusals does, whatever their text: here
+/// 500s with a request id of their own, 504s and dropped answers in turn.
 #[test]
 fn a_streak_of_unclear_answers_trips_the_circuit_breaker() {
     let list = numbers(30);
-    let all_500 = json!({"match_on": "to_number",
-        "default": {"status": 500, "record_dispatch": true, "body": {"error": "oops"}}});
-    let scenario = Scenario::new(all_500, &list);
+    let sequences: serde_json::Map<String, Value> = list
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let answer = match i % 3 {
+                0 => json!({"status": 500, "record_dispatch": true,
+                    "body": {"error": format!("internal error, trace {i}")}}),
+                1 => json!({"status": 504, "record_dispatch": true, "raw_body": "gateway timeout"}),
+                _ => json!({"action": "drop", "record_dispatch": true}),
+            };
+            (n.clone(), json!([answer]))
+        })
+        .collect();
+    let scenario = Scenario::new(script(Value::Object(sequences)), &list);
     let run = scenario.run(&["--concurrency", "1", "--circuit-breaker", "5"]);
     run.expect_code(3);
     assert!(

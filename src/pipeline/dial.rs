@@ -245,45 +245,59 @@ fn slow_down(
 /// Records a final outcome and updates counters and the breaker.
 async fn finish(dialer: &Dialer, contact: &Contact, record: Record) {
     let tally = &dialer.tally;
-    let failure = match record.status {
+    match record.status {
         Status::Dispatched => {
             Tally::bump(&tally.dispatched);
             dialer.pacer.record_success();
-            None
         }
-        Status::Unknown => {
-            // A streak of answers that may each have placed a call (500s,
-            // timeouts) is as much a reason to stop as a streak of refusals.
-            tally.note_unknown(contact.row);
-            Some(record.error.clone())
-        }
+        Status::Unknown => tally.note_unknown(contact.row),
         _ => {
             Tally::bump(&tally.failed);
             tally.note_problem(contact.row, "failed", &record.error);
-            Some(record.error.clone())
         }
-    };
+    }
+    let kind = streak_kind(&record);
     let tripped = dialer
         .breaker
         .lock()
-        .map(|mut b| b.observe(failure.as_deref(), dialer.breaker_threshold))
+        .map(|mut b| b.observe(kind.as_deref(), dialer.breaker_threshold))
         .unwrap_or(false);
     if tripped {
         let how = if record.status == Status::Unknown {
-            "got the same unclear answer (each may have placed a call)"
+            "got an unclear answer (each may have placed a call); the last"
         } else {
-            "were refused with the same answer"
+            "were refused the same way; the last"
         };
         dialer.stop.fatal(format!(
             "{} calls in a row {how}: {}",
-            dialer.breaker_threshold,
-            failure.unwrap_or_default()
+            dialer.breaker_threshold, record.error
         ));
     }
     if dialer.writer.record(record).await.is_err() {
         dialer
             .stop
             .fatal("the outcome file can no longer be written".into());
+    }
+}
+
+/// What a failed outcome counts as in the circuit breaker's streak, or
+/// `None` for a dispatched call, which ends any streak. Every unclear
+/// answer counts alike, whatever its text (a 500 body often carries a
+/// request id of its own); refusals count by HTTP status, or by the kind
+/// of transport failure when none came back.
+fn streak_kind(record: &Record) -> Option<String> {
+    match (record.status, record.http_status) {
+        (Status::Dispatched, _) => None,
+        (Status::Unknown, _) => Some("unclear".into()),
+        (_, Some(status)) => Some(format!("HTTP {status}")),
+        (_, None) => Some(
+            record
+                .error
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        ),
     }
 }
 
@@ -315,5 +329,40 @@ fn attempts(count: u32) -> String {
         "1 attempt".into()
     } else {
         format!("{count} attempts")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(status: Status, http_status: Option<u16>, error: &str) -> Record {
+        let mut record = Record::new(1, "+12015550101", status).with_error(error);
+        record.http_status = http_status;
+        record
+    }
+
+    #[test]
+    fn a_streak_counts_kinds_of_answer_not_their_text() {
+        let kind = |status, http, error| streak_kind(&record(status, http, error));
+        assert_eq!(kind(Status::Dispatched, Some(200), ""), None);
+        // Unclear answers are all one kind.
+        assert_eq!(
+            kind(Status::Unknown, Some(500), "500: trace 1"),
+            kind(Status::Unknown, None, "no answer after sending: timed out")
+        );
+        // Refusals by status, whatever the message says.
+        assert_eq!(
+            kind(Status::Failed, Some(404), "404: agent 7 not found (request 1)"),
+            kind(Status::Failed, Some(404), "404: agent 7 not found (request 2)")
+        );
+        assert_ne!(
+            kind(Status::Failed, Some(404), "404: x"),
+            kind(Status::Failed, Some(400), "400: x")
+        );
+        assert_eq!(
+            kind(Status::Failed, None, "not sent: connection refused (after 5 attempts)"),
+            Some("not sent".into())
+        );
     }
 }
