@@ -415,6 +415,32 @@ fn config_names_the_source_of_every_setting() {
         value_column(&line("redial")),
         "{text}"
     );
+
+    // With --sandbox no base URL applies; a long value keeps its column.
+    let long = "/a/very/long/path/that/goes/on/and/on/and/on/dnc.csv";
+    let run = work.omnidial_env(
+        &[
+            "config",
+            list.to_str().unwrap(),
+            "--sandbox",
+            "--suppress",
+            long,
+        ],
+        &env,
+    );
+    let text = run.expect_code(0).stdout();
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(key))
+            .unwrap_or_else(|| panic!("no {key} line in:\n{text}"))
+            .to_string()
+    };
+    assert!(line("base_url").contains("sandbox"), "{text}");
+    assert!(line("base_url").ends_with("flag --sandbox"), "{text}");
+    assert!(
+        line("suppress").contains(&format!("{long}  flag --suppress")),
+        "{text}"
+    );
 }
 
 /// Pins: the text form names flags and variables, and a missing key or a

@@ -163,13 +163,29 @@ pub fn resolve(args: &ConfigArgs, matches: &ArgMatches) -> anyhow::Result<Resolu
         };
         settings.insert(key, resolved);
     }
+    if args.run.sandbox
+        && let Some(base_url) = settings.get_mut("base_url")
+    {
+        // A run with --sandbox serves its own API; no base URL applies.
+        base_url.value = Value::String("(the sandbox --sandbox starts on 127.0.0.1)".into());
+        base_url.source = Source::Flag;
+        base_url.flag = Some("--sandbox".into());
+    }
 
     Ok(Resolution {
         contacts: list.contacts.display().to_string(),
         campaign: list.campaign.as_ref().map(|p| p.display().to_string()),
         outcome_file: plan.out.display().to_string(),
         settings,
-        api_key: key_status(&plan),
+        api_key: if args.run.sandbox {
+            KeyStatus {
+                found: false,
+                from: "--sandbox".into(),
+                problem: Some("not needed: --sandbox checks no key".into()),
+            }
+        } else {
+            key_status(&plan)
+        },
     })
 }
 
@@ -286,15 +302,23 @@ fn to_text(r: &Resolution) -> String {
     }
     out += &format!("outcome file: {}\n\n", r.outcome_file);
     let width = r.settings.keys().map(String::len).max().unwrap_or(0) + 2;
-    out += &format!("  {:<width$}{:<35}{}\n", "setting", "value", "from");
-    for (key, s) in &r.settings {
-        let value = match &s.value {
-            Value::Null => unset_meaning(key).to_string(),
-            Value::String(text) => text.clone(),
-            Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(","),
-            other => other.to_string(),
-        };
-        out += &format!("  {key:<width$}{value:<35}{}\n", source_text(s));
+    let rows: Vec<(&String, String, &Resolved)> = r
+        .settings
+        .iter()
+        .map(|(key, s)| (key, value_text(key, &s.value), s))
+        .collect();
+    let value_width = rows
+        .iter()
+        .map(|(_, v, _)| v.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 2;
+    out += &format!(
+        "  {:<width$}{:<value_width$}{}\n",
+        "setting", "value", "from"
+    );
+    for (key, value, s) in rows {
+        out += &format!("  {key:<width$}{value:<value_width$}{}\n", source_text(s));
     }
     out += &match (&r.api_key.found, &r.api_key.problem) {
         (true, _) => format!("\nAPI key: found in {}\n", r.api_key.from),
@@ -302,6 +326,16 @@ fn to_text(r: &Resolution) -> String {
         (false, None) => format!("\nAPI key: not found in {}\n", r.api_key.from),
     };
     out
+}
+
+/// A setting's value as the table shows it.
+fn value_text(key: &str, value: &Value) -> String {
+    match value {
+        Value::Null => unset_meaning(key).to_string(),
+        Value::String(text) => text.clone(),
+        Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
 }
 
 /// A JSON value as plain text (strings without quotes).

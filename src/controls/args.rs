@@ -86,7 +86,7 @@ pub struct ControlArgs {
 
     /// Most calls to one contact in total, the first included.
     ///
-    /// The default is 1: no redials.
+    /// The default is 1 (no redials), or 2 when --redial is given.
     #[arg(long, value_name = "N")]
     pub max_calls: Option<u32>,
 

@@ -353,15 +353,27 @@ mod tests {
         );
         // Refusals by status, whatever the message says.
         assert_eq!(
-            kind(Status::Failed, Some(404), "404: agent 7 not found (request 1)"),
-            kind(Status::Failed, Some(404), "404: agent 7 not found (request 2)")
+            kind(
+                Status::Failed,
+                Some(404),
+                "404: agent 7 not found (request 1)"
+            ),
+            kind(
+                Status::Failed,
+                Some(404),
+                "404: agent 7 not found (request 2)"
+            )
         );
         assert_ne!(
             kind(Status::Failed, Some(404), "404: x"),
             kind(Status::Failed, Some(400), "400: x")
         );
         assert_eq!(
-            kind(Status::Failed, None, "not sent: connection refused (after 5 attempts)"),
+            kind(
+                Status::Failed,
+                None,
+                "not sent: connection refused (after 5 attempts)"
+            ),
             Some("not sent".into())
         );
     }
