@@ -259,6 +259,19 @@ fn a_file_put_in_the_outcome_files_place_is_left_alone() {
         "the summary points to the saved log: {stderr}"
     );
 
+    // Resuming the file that took the place warns of the saved log.
+    let wrong = work.omnidial(&to_strs(&held_args(
+        &api,
+        &["--out", "out.csv", "--resume"],
+    )));
+    assert!(
+        wrong
+            .stderr()
+            .contains(&format!("resume it instead (--out {saved})")),
+        "{}",
+        wrong.describe()
+    );
+
     let resume = work.omnidial(&to_strs(&held_args(&api, &["--out", &saved, "--resume"])));
     resume.expect_code(0);
     assert_eq!(api.received().len(), 3, "the resume dials nobody");

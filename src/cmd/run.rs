@@ -283,6 +283,16 @@ fn open_log(args: &RunArgs, plan: &Plan, contacts: usize) -> anyhow::Result<Open
     } else {
         OpenMode::New
     };
+    if args.resume {
+        for saved in outcome::place::saved_beside(&plan.out) {
+            tracing::warn!(
+                "{} is a log an earlier run saved when another file took the outcome file's \
+                 place; if it is this campaign's, resume it instead (--out {})",
+                saved.display(),
+                saved.display()
+            );
+        }
+    }
     let log = outcome::open_for_run(&plan.out, mode, plan.allow_duplicates, plan.fsync, contacts)?;
     if let Some(old) = &log.moved_aside {
         say(&format!(

@@ -101,6 +101,27 @@ fn is_same_file(_a: &std::fs::Metadata, _b: &std::fs::Metadata) -> bool {
     true
 }
 
+/// Logs an earlier run saved beside `path` because another file had taken
+/// its place (see [`keep_in_place`]), oldest first. A resume of `path`
+/// warns about them: one of them may be the campaign's real log.
+pub fn saved_beside(path: &Path) -> Vec<PathBuf> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let prefix = format!("{name}.recovered-");
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut saved: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|entry| path.with_file_name(entry.file_name()))
+        .collect();
+    saved.sort();
+    saved
+}
+
 /// Copies the whole log to a new file beside `path`, named
 /// `NAME.recovered-UNIXTIME` (with `-N` added if that is taken), locked.
 fn save_beside(log: &File, path: &Path, fsync: bool) -> io::Result<(PathBuf, File)> {
