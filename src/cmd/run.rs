@@ -325,7 +325,7 @@ fn watch_ctrl_c(stop: Stop) {
         if interrupted().await.is_err() {
             return;
         }
-        say("stopping: finishing the calls in flight (Ctrl-C again to quit at once)");
+        say("stopping: finishing the calls in flight (Ctrl-C or the signal again quits at once)");
         stop.interrupt();
         if interrupted().await.is_ok() {
             say("stopped at once; continue the campaign with --resume");
