@@ -128,6 +128,31 @@ fn running_out_of_attempts_fails_the_contact_with_the_last_error() {
     assert_eq!(scenario.sandbox.requests().len(), 3);
 }
 
+/// Pins: no retry starts after `retry.max_elapsed`, even when the time left
+/// is shorter than one backoff (timing-free: the backoff alone outlasts it).
+#[test]
+fn no_retry_starts_that_would_begin_after_max_elapsed() {
+    let list = numbers(1);
+    let scenario = Scenario::new(
+        json!({
+            "match_on": "to_number",
+            "sequences": {list[0].clone(): [err(503, "busy"), ok()]},
+        }),
+        &list,
+    );
+    let retry = "initial_backoff = \"10s\"\nmax_backoff = \"20s\"\nmax_elapsed = \"1s\"";
+    let run = scenario.run(&["--campaign", &campaign(&scenario.work, retry)]);
+    run.expect_code(1);
+    let outcome = &scenario.outcomes()[0];
+    assert_eq!(
+        (outcome.status.as_str(), outcome.attempts),
+        ("failed", 1),
+        "{outcome:?}"
+    );
+    assert!(outcome.error.contains("(after 1 attempt)"), "{outcome:?}");
+    assert_eq!(scenario.sandbox.requests().len(), 1);
+}
+
 #[test]
 fn a_rejected_key_stops_at_the_first_request_and_records_nothing_as_failed() {
     let work = Workdir::new();

@@ -158,8 +158,11 @@ enum Step {
 /// Applies the retry policy to a verdict.
 fn next_step(dialer: &Dialer, attempt: &mut Attempt, verdict: Verdict, rng: &mut SmallRng) -> Step {
     let policy = &dialer.policy;
-    let out_of_attempts =
-        attempt.count >= policy.max_attempts || attempt.started.elapsed() >= policy.max_elapsed;
+    // No retry starts after max_elapsed: one that would, after its
+    // backoff, is not begun.
+    let backoff = policy.backoff(attempt.count + 1, rng);
+    let out_of_attempts = attempt.count >= policy.max_attempts
+        || attempt.started.elapsed() + backoff > policy.max_elapsed;
     match verdict {
         Verdict::Dispatched { request_id } => {
             let mut record = attempt.record(Status::Dispatched, "");
@@ -176,17 +179,24 @@ fn next_step(dialer: &Dialer, attempt: &mut Attempt, verdict: Verdict, rng: &mut
         }
         Verdict::Unknown(message) => {
             attempt.ambiguous.get_or_insert(message);
-            Step::RetryAfter(policy.backoff(attempt.count + 1, rng))
+            Step::RetryAfter(backoff)
         }
         Verdict::Retry(message) if out_of_attempts => Step::Finish(attempt.record(
             Status::Failed,
             &format!("{message} (after {})", attempts(attempt.count)),
         )),
-        Verdict::Retry(_) => Step::RetryAfter(policy.backoff(attempt.count + 1, rng)),
+        Verdict::Retry(_) => Step::RetryAfter(backoff),
         Verdict::SlowDown {
             retry_after,
             message,
-        } => slow_down(dialer, attempt, retry_after, &message, out_of_attempts, rng),
+        } => slow_down(
+            dialer,
+            attempt,
+            retry_after,
+            &message,
+            out_of_attempts,
+            backoff,
+        ),
     }
 }
 
@@ -198,10 +208,9 @@ fn slow_down(
     retry_after: Option<String>,
     message: &str,
     out_of_attempts: bool,
-    rng: &mut SmallRng,
+    backoff: Duration,
 ) -> Step {
     let policy = &dialer.policy;
-    let backoff = policy.backoff(attempt.count + 1, rng);
     let asked = match retry_after
         .as_deref()
         .map(|v| parse_retry_after(v, std::time::SystemTime::now()))
