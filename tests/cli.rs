@@ -395,12 +395,7 @@ fn config_names_the_source_of_every_setting() {
     // even for the longest name.
     let run = work.omnidial_env(&args[..8], &env);
     let text = run.expect_code(0).stdout();
-    let line = |key: &str| {
-        text.lines()
-            .find(|l| l.split_whitespace().next() == Some(key))
-            .unwrap_or_else(|| panic!("no {key} line in:\n{text}"))
-            .to_string()
-    };
+    let line = |key: &str| setting_line(&text, key);
     assert!(line("redial").contains("(none: no redials)"), "{text}");
     assert!(
         line("redial_after").contains("1h (when redialing)"),
@@ -429,18 +424,21 @@ fn config_names_the_source_of_every_setting() {
         &env,
     );
     let text = run.expect_code(0).stdout();
-    let line = |key: &str| {
-        text.lines()
-            .find(|l| l.split_whitespace().next() == Some(key))
-            .unwrap_or_else(|| panic!("no {key} line in:\n{text}"))
-            .to_string()
-    };
+    let line = |key: &str| setting_line(&text, key);
     assert!(line("base_url").contains("sandbox"), "{text}");
     assert!(line("base_url").ends_with("flag --sandbox"), "{text}");
     assert!(
         line("suppress").contains(&format!("{long}  flag --suppress")),
         "{text}"
     );
+}
+
+/// The line of `config`'s table for setting `key`.
+fn setting_line(text: &str, key: &str) -> String {
+    text.lines()
+        .find(|l| l.split_whitespace().next() == Some(key))
+        .unwrap_or_else(|| panic!("no {key} line in:\n{text}"))
+        .to_string()
 }
 
 /// Pins: the text form names flags and variables, and a missing key or a

@@ -145,19 +145,19 @@ async fn requests_in_turn_share_one_kept_connection() {
 async fn requests_at_once_open_a_connection_each_and_keep_at_most_max_idle() {
     let server = TestServer::start(After::KeepOpen).await;
     let client = client(&server.origin, 2);
-    let answers = futures_join(&client, 4).await;
+    let answers = dispatch_at_once(&client, 4).await;
     assert!(answers.iter().all(|(_, s)| *s == Some(200)));
     assert_eq!(server.connections(), 4);
 
     // Two were kept; the next two requests need no new connection.
-    futures_join(&client, 2).await;
+    dispatch_at_once(&client, 2).await;
     assert_eq!(server.connections(), 4);
     assert_eq!(server.requests(), 6);
 }
 
 /// Dispatches `n` calls at once: each task finds no idle connection
 /// before the others finish, so each opens one.
-async fn futures_join(client: &Arc<ApiClient>, n: usize) -> Vec<(Verdict, Option<u16>)> {
+async fn dispatch_at_once(client: &Arc<ApiClient>, n: usize) -> Vec<(Verdict, Option<u16>)> {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..n {
         let client = client.clone();

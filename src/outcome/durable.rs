@@ -7,16 +7,20 @@
 use std::io;
 use std::path::Path;
 
+/// The directory that holds `file`: a bare file name lives in the working
+/// directory.
+pub fn parent_dir(file: &Path) -> &Path {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
 /// Syncs the directory that holds `file`, so that creating `file`, or a
 /// rename to or from its name, survives a power loss.
 #[cfg(unix)]
 pub fn sync_parent(file: &Path) -> io::Result<()> {
-    let dir = match file.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        // A bare file name lives in the working directory.
-        _ => Path::new("."),
-    };
-    let synced = match std::fs::File::open(dir)?.sync_all() {
+    let synced = match std::fs::File::open(parent_dir(file))?.sync_all() {
         // Some file systems cannot sync a directory at all (EINVAL), as
         // PostgreSQL also found; there the directory is as durable as that
         // file system makes it, and refusing to run would help nobody.

@@ -107,11 +107,7 @@ fn is_same_file(_a: &std::fs::Metadata, _b: &std::fs::Metadata) -> bool {
 pub fn saved_beside(path: &Path) -> Vec<PathBuf> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let prefix = format!("{name}.recovered-");
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut saved: Vec<PathBuf> = std::fs::read_dir(dir)
+    let mut saved: Vec<PathBuf> = std::fs::read_dir(super::durable::parent_dir(path))
         .into_iter()
         .flatten()
         .flatten()

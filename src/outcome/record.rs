@@ -191,13 +191,7 @@ impl Record {
     /// records a call to one buffer.
     pub fn append_line(&self, out: &mut Vec<u8>, map: &ColumnMap) {
         let fields = self.fields();
-        let mut line = vec![""; map.width];
-        for (k, field) in fields.iter().enumerate() {
-            if let Some(i) = map.positions[k] {
-                line[i] = field.as_ref();
-            }
-        }
-        for (i, field) in line.iter().enumerate() {
+        for (i, field) in map.order(&fields).iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
@@ -214,13 +208,7 @@ impl Record {
         map: &ColumnMap,
     ) -> csv::Result<()> {
         let fields = self.fields();
-        let mut line = vec![""; map.width];
-        for (k, field) in fields.iter().enumerate() {
-            if let Some(i) = map.positions[k] {
-                line[i] = field.as_ref();
-            }
-        }
-        wtr.write_record(&line)
+        wtr.write_record(map.order(&fields))
     }
 }
 
@@ -337,6 +325,18 @@ pub struct ColumnMap {
 }
 
 impl ColumnMap {
+    /// A record's fields (in the order of [`COLUMNS`]) in the file's column
+    /// order; columns omnidial does not know are left empty.
+    fn order<'f>(&self, fields: &'f [Cow<'_, str>; 11]) -> Vec<&'f str> {
+        let mut line = vec![""; self.width];
+        for (k, field) in fields.iter().enumerate() {
+            if let Some(i) = self.positions[k] {
+                line[i] = field.as_ref();
+            }
+        }
+        line
+    }
+
     /// The layout of a file omnidial creates.
     pub fn canonical() -> ColumnMap {
         ColumnMap {

@@ -41,11 +41,9 @@ pub(super) async fn dial(dialer: &Dialer, contact: Box<Contact>) {
         }
         if !attempt.intent_written {
             let intent = attempt.record(Status::Sending, "");
-            if dialer.writer.intent(intent).await.is_err() {
+            if let Err(gone) = dialer.writer.intent(intent).await {
                 // The intent is not on disk, so nothing may be sent.
-                dialer
-                    .stop
-                    .fatal("the outcome file can no longer be written".into());
+                dialer.stop.fatal(gone.to_string());
                 return;
             }
             attempt.intent_written = true;
@@ -282,10 +280,14 @@ async fn finish(dialer: &Dialer, contact: &Contact, record: Record) {
             dialer.breaker_threshold, record.error
         ));
     }
-    if dialer.writer.record(record).await.is_err() {
-        dialer
-            .stop
-            .fatal("the outcome file can no longer be written".into());
+    record_or_stop(dialer, record).await;
+}
+
+/// Records an outcome; if the writer is gone, stops the campaign, since
+/// nothing more can be recorded.
+async fn record_or_stop(dialer: &Dialer, record: Record) {
+    if let Err(gone) = dialer.writer.record(record).await {
+        dialer.stop.fatal(gone.to_string());
     }
 }
 
@@ -316,12 +318,7 @@ async fn release(dialer: &Dialer, attempt: &mut Attempt) {
     if attempt.ambiguous.is_some() {
         dialer.tally.note_unknown(attempt.row);
         let record = attempt.record(Status::Released, "run stopped before the next attempt");
-        if dialer.writer.record(record).await.is_err() {
-            dialer
-                .stop
-                .fatal("the outcome file can no longer be written".into());
-        }
-        return;
+        return record_or_stop(dialer, record).await;
     }
     Tally::bump(&dialer.tally.released);
     if attempt.intent_written {
