@@ -151,3 +151,43 @@ fn validate_estimates_duration_from_the_slowest_rate() {
         "{warnings}"
     );
 }
+
+/// Pins: on a long list the JSON report counts every repeated number and
+/// every assumed region, but lists only the first thousand of each, so a
+/// report never holds the list over again.
+#[test]
+fn validate_counts_every_row_but_lists_the_first_thousand() {
+    let work = Workdir::new();
+    // 1500 national numbers (assumed US), each written twice.
+    let mut rows = String::from("phone,name\n");
+    for i in 0..1500 {
+        let number = format!("(201) 5{:02}-{:04}", 50 + i / 10000, i % 10000);
+        rows += &format!("{number},first\n{number},again\n");
+    }
+    work.write("list.csv", rows);
+    let run = work.omnidial_without_key(&[
+        "validate",
+        "list.csv",
+        "--default-region",
+        "US",
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
+    assert_eq!(report["would_dial"], 1500, "{report}");
+    assert_eq!(report["duplicate_rows"], 1500);
+    assert_eq!(report["assumed_region_rows"], 1500);
+    let duplicates = report["duplicates"].as_array().unwrap();
+    assert_eq!(duplicates.len(), 1000);
+    assert_eq!(duplicates[0]["row"], 2);
+    assert_eq!(duplicates[0]["reason"], "duplicate of row 1");
+    assert_eq!(duplicates[999]["row"], 2000);
+    let assumed = report["assumed_region"].as_array().unwrap();
+    assert_eq!(assumed.len(), 1000);
+    assert_eq!(assumed[999]["row"], 1999);
+
+    let text = work.omnidial_without_key(&["validate", "list.csv", "--default-region", "US"]);
+    let text = text.expect_code(0).stdout();
+    assert!(text.contains("duplicates         1500"), "{text}");
+    assert!(text.contains("... 1500 rows in all"), "{text}");
+}

@@ -19,6 +19,11 @@ use crate::screen::{Contact, Decision, Redial, Rejection, Screen};
 /// Rows listed by number under each heading of the text report.
 const FIRST_ROWS: usize = 5;
 
+/// Rows the JSON report lists under each heading; the counts cover all.
+/// A million-row list may repeat or assume a region for most of its rows,
+/// and a report that listed them all would hold the list twice over.
+const LISTED_ROWS: usize = 1000;
+
 /// Context keys that the dispatch body itself uses; a column with such a
 /// name is passed in `call_context` but may confuse whoever reads it.
 const SPECIAL_KEYS: [&str; 4] = ["agent_id", "to_number", "from_number_id", "call_context"];
@@ -119,7 +124,9 @@ pub struct Report {
     pub rejected: u64,
     /// Rejections grouped by reason: count and first rows.
     pub rejected_by_reason: BTreeMap<String, Group>,
-    /// Repeated numbers: row → row of the first occurrence.
+    /// Rows whose number repeats an earlier row's.
+    pub duplicate_rows: u64,
+    /// The first of them (up to 1000): row → row of the first occurrence.
     pub duplicates: Vec<Duplicate>,
     /// Blank rows passed over.
     pub blank: u64,
@@ -133,6 +140,8 @@ pub struct Report {
     /// Context keys that clash with dispatch fields.
     pub special_keys: Vec<String>,
     /// Rows whose number needed the default or row region.
+    pub assumed_region_rows: u64,
+    /// The first of them (up to 1000).
     pub assumed_region: Vec<AssumedRegion>,
     /// Expected duration at the configured rates (the campaign's and
     /// each caller number's), in seconds; waits for calling hours and
@@ -245,12 +254,14 @@ impl Report {
             would_dial: 0,
             rejected: 0,
             rejected_by_reason: BTreeMap::new(),
+            duplicate_rows: 0,
             duplicates: vec![],
             blank: 0,
             already_done: 0,
             held_unknown: 0,
             context_keys,
             special_keys,
+            assumed_region_rows: 0,
             assumed_region: vec![],
             estimated_seconds: None,
             requests: vec![],
@@ -276,7 +287,10 @@ impl Report {
             }
             Decision::Skipped { reason, .. } if reason.starts_with("suppressed") => {}
             Decision::Skipped { row, reason, .. } => {
-                self.duplicates.push(Duplicate { row, reason })
+                self.duplicate_rows += 1;
+                if self.duplicates.len() < LISTED_ROWS {
+                    self.duplicates.push(Duplicate { row, reason });
+                }
             }
             Decision::Settled { prior, .. } => {
                 self.already_done += 1;
@@ -303,7 +317,10 @@ impl Report {
                 }
             }
         }
-        if let Some(region) = &contact.assumed_region {
+        self.assumed_region_rows += u64::from(contact.assumed_region.is_some());
+        if let Some(region) = &contact.assumed_region
+            && self.assumed_region.len() < LISTED_ROWS
+        {
             self.assumed_region.push(AssumedRegion {
                 row: contact.row,
                 raw: contact.raw_phone.clone(),
@@ -366,7 +383,7 @@ impl Report {
         );
         out += &format!("  would dial     {:>8}\n", self.would_dial);
         out += &format!("  rejected       {:>8}\n", self.rejected);
-        out += &format!("  duplicates     {:>8}\n", self.duplicates.len());
+        out += &format!("  duplicates     {:>8}\n", self.duplicate_rows);
         if self.blank > 0 {
             out += &format!("  blank rows     {:>8} (passed over)\n", self.blank);
         }
@@ -406,8 +423,8 @@ impl Report {
                     a.row, a.raw, a.to_number, a.region
                 );
             }
-            if self.assumed_region.len() > FIRST_ROWS {
-                out += &format!("  ... {} rows in all\n", self.assumed_region.len());
+            if self.assumed_region_rows > FIRST_ROWS as u64 {
+                out += &format!("  ... {} rows in all\n", self.assumed_region_rows);
             }
         }
         out += &format!("\ncall_context keys: {}\n", self.keys_text());

@@ -3,14 +3,18 @@
 //! settled it. `validate` and `run` both call [`Screen::judge`], so a dry run
 //! says exactly what a real run will do.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+mod examine;
 
-use crate::contacts::{CallContext, ContactCells, Layout, Row, RowKind};
+use std::collections::HashMap;
+
+use crate::contacts::{CallContext, Layout, Row};
 use crate::controls::{DO_NOT_CALL_REASON, Gate, RowControls};
-use crate::outcome::{Ledger, Prior, number_key};
-use crate::phone::{self, PhoneRules, Region};
+use crate::outcome::{Ledger, Prior};
+use crate::phone::{PhoneRules, Region};
 use crate::redial::CallHistory;
+
+use examine::Examiner;
+pub use examine::{Candidate, Examined};
 
 /// A row that will be dialed.
 #[derive(Debug, Clone)]
@@ -136,15 +140,6 @@ fn oversized(row: u64, line: u64, context: &CallContext) -> Option<Rejection> {
     })
 }
 
-/// Where a row is, for messages.
-#[derive(Debug, Clone, Copy)]
-struct RowAt {
-    /// 1-based data row.
-    row: u64,
-    /// Physical line where the row starts.
-    line: u64,
-}
-
 /// Which earlier outcomes may be dialed again.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Redial {
@@ -161,20 +156,14 @@ pub struct Redial {
 /// Judges rows, remembering the numbers already seen.
 #[derive(Debug)]
 pub struct Screen {
+    /// The checks of single rows.
+    examiner: Examiner,
     /// Prior state of every contact, plus who this run has seen.
     ledger: Ledger,
-    /// What numbers are accepted.
-    rules: PhoneRules,
-    /// Region for numbers without a country code.
-    default_region: Option<Region>,
     /// Dial a number again when it repeats in the list.
     allow_duplicates: bool,
     /// Which earlier outcomes are dialed again.
     redial: Redial,
-    /// Name of the phone column, for messages.
-    phone_column: Arc<str>,
-    /// Name of the region column, for messages.
-    region_column: Option<Arc<str>>,
     /// Campaign controls: suppression and the control columns.
     gate: Gate,
     /// Calls this run decided per number, for the daily cap when a number
@@ -193,13 +182,16 @@ impl Screen {
         redial: Redial,
     ) -> Screen {
         Screen {
+            examiner: Examiner {
+                rules,
+                default_region,
+                phone_column: layout.phone_column.as_str().into(),
+                region_column: layout.region_column.as_deref().map(Into::into),
+                controls: Default::default(),
+            },
             ledger,
-            rules,
-            default_region,
             allow_duplicates,
             redial,
-            phone_column: layout.phone_column.as_str().into(),
-            region_column: layout.region_column.as_deref().map(Into::into),
             gate: Gate::default(),
             calls_today: HashMap::new(),
         }
@@ -212,6 +204,7 @@ impl Screen {
 
     /// Applies the campaign's controls (suppression, control columns).
     pub fn with_gate(mut self, gate: Gate) -> Screen {
+        self.examiner.controls = gate.controls.clone();
         self.gate = gate;
         self
     }
@@ -224,54 +217,18 @@ impl Screen {
 
     /// Decides what happens to one row.
     pub fn judge(&mut self, row: Row) -> Decision {
-        let cells = match row.kind {
-            RowKind::Blank => return Decision::Blank { row: row.row },
-            RowKind::Ragged { expected, found } => {
-                return Decision::Invalid(Rejection {
-                    row: row.row,
-                    line: row.line,
-                    column: String::new(),
-                    value: String::new(),
-                    reason: format!(
-                        "expected {expected} fields, found {found} (row {}, line {}); a \
-                         missing or unquoted delimiter? Quote cells that contain the delimiter",
-                        row.row, row.line
-                    ),
-                    phone: String::new(),
-                });
-            }
-            RowKind::Contact(cells) => cells,
-        };
-        let phone = cells.phone.clone();
-        match self.judge_contact(row.row, row.line, cells) {
-            Decision::Invalid(rejection) => Decision::Invalid(Rejection { phone, ..rejection }),
-            decision => decision,
-        }
+        let examined = self.examiner.examine(row);
+        self.decide(examined)
     }
 
-    /// Decides what happens to a row that holds a contact.
-    fn judge_contact(&mut self, row_number: u64, line: u64, cells: ContactCells) -> Decision {
-        let row = RowAt {
-            row: row_number,
-            line,
-        };
-        if let Some(rejection) = oversized(row.row, row.line, &cells.context) {
-            return Decision::Invalid(rejection);
-        }
-        let normalized = match self.normalize(row.row, row.line, &cells) {
-            Ok(normalized) => normalized,
-            Err(rejection) => return Decision::Invalid(rejection),
-        };
-        match self.gate.controls.read_row(&cells) {
-            Ok(controls) => self.admit(row.row, row.line, cells, normalized, controls),
-            Err(err) => Decision::Invalid(Rejection {
-                row: row.row,
-                line: row.line,
-                column: err.column,
-                value: err.value,
-                reason: err.reason,
-                phone: String::new(),
-            }),
+    /// Decides what happens to a row already examined on its own; rows must
+    /// come in list order, since the first row with a number is the one
+    /// dialed.
+    pub fn decide(&mut self, examined: Examined) -> Decision {
+        match examined {
+            Examined::Blank { row } => Decision::Blank { row },
+            Examined::Invalid(rejection) => Decision::Invalid(rejection),
+            Examined::Candidate(candidate) => self.admit(*candidate),
         }
     }
 
@@ -304,53 +261,16 @@ impl Screen {
         None
     }
 
-    /// Normalizes the phone cell with the row's or the campaign's region.
-    fn normalize(
-        &self,
-        row: u64,
-        line: u64,
-        cells: &ContactCells,
-    ) -> Result<phone::Normalized, Rejection> {
-        let reject = |column: &str, value: &str, reason: String| Rejection {
+    /// Applies dedupe and the prior state to a row with a good number.
+    fn admit(&mut self, candidate: Candidate) -> Decision {
+        let Candidate {
             row,
             line,
-            column: column.to_string(),
-            value: value.to_string(),
-            reason,
-            phone: String::new(),
-        };
-        let row_region = match cells.region.as_deref().map(str::trim) {
-            Some(text) if !text.is_empty() => Some(phone::parse_region(text).map_err(|err| {
-                let column = self.region_column.as_deref().unwrap_or("region");
-                reject(column, text, err)
-            })?),
-            _ => None,
-        };
-        let region = row_region.as_ref().or(self.default_region.as_ref());
-        phone::normalize(&cells.phone, region, &self.rules)
-            .map_err(|err| reject(&self.phone_column, &cells.phone, err.to_string()))
-    }
-
-    /// Applies dedupe and the prior state to a row with a good number.
-    fn admit(
-        &mut self,
-        row: u64,
-        line: u64,
-        cells: ContactCells,
-        normalized: phone::Normalized,
-        controls: RowControls,
-    ) -> Decision {
-        let Some(number) = number_key(&normalized.e164) else {
-            // normalize promises E.164; a failure here is a bug, not input.
-            return Decision::Invalid(Rejection {
-                row,
-                line,
-                column: self.phone_column.to_string(),
-                value: cells.phone,
-                reason: format!("internal error: {:?} is not E.164", normalized.e164),
-                phone: String::new(),
-            });
-        };
+            cells,
+            normalized,
+            number,
+            controls,
+        } = candidate;
         let allow_duplicates = self.allow_duplicates;
         let entry = self.ledger.entry(number, row);
         if entry.first_row != 0 && !allow_duplicates {
