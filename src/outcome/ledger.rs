@@ -57,6 +57,77 @@ pub fn number_key(to_number: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// What one log record tells the ledger, without its text: small and
+/// `Copy`, so a reader thread can hand them over by the thousand.
+#[derive(Debug, Clone, Copy)]
+pub struct Fold {
+    /// The record's row.
+    row: u64,
+    /// The number as a key, if the record names one.
+    number: Option<u64>,
+    /// The record's status.
+    status: Status,
+    /// An `unknown` that a reconcile did not find in the call logs.
+    not_found: bool,
+    /// Calls placed so far, this record's included.
+    calls: u32,
+    /// When the record was made.
+    at: jiff::Timestamp,
+}
+
+impl Fold {
+    /// The ledger's part of a record.
+    pub fn of(rec: &Record) -> Fold {
+        Fold {
+            row: rec.row,
+            number: number_key(&rec.to_number),
+            status: rec.status,
+            not_found: rec.status == Status::Unknown && rec.error.starts_with(NOT_FOUND_NOTE),
+            calls: rec.calls,
+            at: rec.at,
+        }
+    }
+}
+
+/// Intents without a result so far: requests that may have left before a
+/// crash. Kept apart from the ledger so that whoever reads the log can
+/// track them while the ledger folds the rest.
+#[derive(Debug, Default)]
+pub struct Intents {
+    /// Whether contacts are keyed by number and row.
+    allow_duplicates: bool,
+    /// The open intents, by contact.
+    open: HashMap<(u64, u64), Record>,
+}
+
+impl Intents {
+    /// No open intents, for a campaign that does or does not allow
+    /// duplicates.
+    pub fn new(allow_duplicates: bool) -> Intents {
+        Intents {
+            allow_duplicates,
+            open: HashMap::new(),
+        }
+    }
+
+    /// Follows one log record, in file order: an intent opens, any other
+    /// record of the contact closes it.
+    pub fn track(&mut self, rec: &Record) {
+        if rec.status.is_row_verdict() {
+            return;
+        }
+        let Some(number) = number_key(&rec.to_number) else {
+            return;
+        };
+        let key = (number, if self.allow_duplicates { rec.row } else { 0 });
+        if rec.status == Status::Sending {
+            self.open.insert(key, rec.clone());
+        } else if !self.open.is_empty() {
+            self.open.remove(&key);
+        }
+    }
+}
+
 /// Prior states of every contact and row verdict in the log.
 #[derive(Debug, Default)]
 pub struct Ledger {
@@ -73,7 +144,7 @@ pub struct Ledger {
     /// Rows that already carry a verdict (`invalid` or `skipped`).
     row_verdicts: HashSet<u64>,
     /// Intents without a result: requests that may have left before a crash.
-    dangling: HashMap<(u64, u64), Record>,
+    dangling: Intents,
     /// How many records the log held.
     records: u64,
     /// When each number was dispatched, kept only when duplicates are
@@ -90,57 +161,60 @@ impl Ledger {
     pub fn new(allow_duplicates: bool) -> Ledger {
         Ledger {
             allow_duplicates,
+            dangling: Intents::new(allow_duplicates),
             ..Ledger::default()
         }
     }
 
     /// Folds one log record, in file order, into the ledger.
     pub fn apply(&mut self, rec: &Record) {
+        self.dangling.track(rec);
+        self.fold(Fold::of(rec));
+    }
+
+    /// Folds the ledger's part of one log record, in file order; the
+    /// record's intent, if any, is tracked apart (see [`Intents`]).
+    pub fn fold(&mut self, rec: Fold) {
         self.records += 1;
         if rec.status.is_row_verdict() {
             self.row_verdicts.insert(rec.row);
             return;
         }
-        let Some(number) = number_key(&rec.to_number) else {
+        let Some(number) = rec.number else {
             return;
         };
-        let dangling_key = (number, if self.allow_duplicates { rec.row } else { 0 });
-        match rec.status {
-            Status::Sending => {
-                self.dangling.insert(dangling_key, rec.clone());
-            }
-            Status::Released => {
-                self.dangling.remove(&dangling_key);
-            }
-            status => {
-                if !self.dangling.is_empty() {
-                    self.dangling.remove(&dangling_key);
-                }
-                if status == Status::Dispatched && self.allow_duplicates {
-                    self.dispatch_times.entry(number).or_default().push(rec.at);
-                }
-                let prior = match status {
-                    Status::Dispatched => Prior::Dispatched,
-                    Status::Unknown if rec.error.starts_with(NOT_FOUND_NOTE) => Prior::NotFound,
-                    Status::Unknown => Prior::Unknown,
-                    _ => Prior::Failed,
-                };
-                // One lookup a record: at a million records each is a
-                // cache miss.
-                let entry = self.entry(number, rec.row);
-                let repeated = status == Status::Dispatched
-                    && entry.prior == Prior::Dispatched
-                    && rec.calls <= 1;
-                entry.prior = prior;
-                self.saw_repeated_numbers |= repeated;
-            }
+        let prior = match rec.status {
+            Status::Sending | Status::Released => return,
+            Status::Dispatched => Prior::Dispatched,
+            Status::Unknown if rec.not_found => Prior::NotFound,
+            Status::Unknown => Prior::Unknown,
+            _ => Prior::Failed,
+        };
+        if rec.status == Status::Dispatched && self.allow_duplicates {
+            self.dispatch_times.entry(number).or_default().push(rec.at);
         }
+        // One lookup a record: at a million records each is a cache miss.
+        let entry = self.entry(number, rec.row);
+        let repeated =
+            rec.status == Status::Dispatched && entry.prior == Prior::Dispatched && rec.calls <= 1;
+        entry.prior = prior;
+        self.saw_repeated_numbers |= repeated;
+    }
+
+    /// Whether contacts are keyed by number and row.
+    pub fn allows_duplicates(&self) -> bool {
+        self.allow_duplicates
+    }
+
+    /// Takes over the intents tracked while the log was folded elsewhere.
+    pub fn adopt_intents(&mut self, intents: Intents) {
+        self.dangling = intents;
     }
 
     /// Takes the intents that never got a result, marking their contacts
     /// `Unknown`. The caller records them as `unknown` in the log.
     pub fn take_dangling(&mut self) -> Vec<Record> {
-        let mut dangling: Vec<Record> = self.dangling.drain().map(|(_, rec)| rec).collect();
+        let mut dangling: Vec<Record> = self.dangling.open.drain().map(|(_, rec)| rec).collect();
         dangling.sort_by_key(|rec| rec.row);
         for rec in &dangling {
             if let Some(number) = number_key(&rec.to_number) {
