@@ -19,14 +19,12 @@ pub(super) async fn dial(dialer: &Dialer, contact: Box<Contact>) {
     loop {
         // The caller number's own pace first, so that a turn of the shared
         // pacer is not spent waiting on one busy number.
-        let proceed = tokio::select! {
-            biased;
-            _ = dialer.stop.stopped() => false,
-            _ = async {
-                dialer.callers.wait_turn(attempt.from_number_id).await;
-                dialer.pacer.wait_turn().await;
-            } => true,
+        let turn = async {
+            dialer.callers.wait_turn(attempt.from_number_id).await;
+            dialer.pacer.wait_turn().await;
         };
+        // A stop that came while the turn was due still wins.
+        let proceed = dialer.stop.unless_stopped(turn).await.is_some() && !dialer.stop.is_stopped();
         if !proceed {
             return release(dialer, &mut attempt).await;
         }

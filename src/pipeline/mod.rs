@@ -215,11 +215,7 @@ async fn lane(dialer: Arc<Dialer>, intake: Arc<Intake>) {
 
 /// The next contact for a lane, or `None` when the lane should end.
 async fn take_next(dialer: &Dialer, intake: &Intake) -> Option<Box<Contact>> {
-    let mut next = tokio::select! {
-        biased;
-        _ = dialer.stop.stopped() => return None,
-        next = intake.next.lock() => next,
-    };
+    let mut next = dialer.stop.unless_stopped(intake.next.lock()).await?;
     if next.ended {
         return None;
     }
@@ -228,12 +224,9 @@ async fn take_next(dialer: &Dialer, intake: &Intake) -> Option<Box<Contact>> {
         queue_rx,
         ended,
     } = &mut *next;
-    let taken = tokio::select! {
-        biased;
-        _ = dialer.stop.stopped() => return None,
-        taken = scheduler.next(queue_rx) => taken,
-    };
-    match taken {
+    // A contact taken from the queue goes to a lane even if the stop came
+    // just then: the lane releases it, so it is counted.
+    match dialer.stop.unless_stopped(scheduler.next(queue_rx)).await? {
         waiting::Next::Dial(contact) => Some(contact),
         waiting::Next::Done => {
             *ended = true;

@@ -46,6 +46,22 @@ impl Stop {
         self.token.cancelled().await;
     }
 
+    /// Runs `work` unless intake stops first: `None` when it had stopped
+    /// already or stops while `work` waits. The stop is checked rather than
+    /// waited on until `work` has to wait: waiting registers with the
+    /// token and leaves it again, which, three times a call, was a visible
+    /// part of an unpaced call when `work` is nearly always ready at once.
+    pub async fn unless_stopped<F: Future>(&self, work: F) -> Option<F::Output> {
+        if self.is_stopped() {
+            return None;
+        }
+        tokio::select! {
+            biased;
+            out = work => Some(out),
+            _ = self.stopped() => None,
+        }
+    }
+
     /// How the run ended: the stop reason, or finished.
     pub fn ending(&self) -> Ending {
         self.reason
