@@ -33,6 +33,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
         };
         return super::validate::run_dry(&args.list, &args.report, settings, redial);
     }
+    crate::phone::load_in_background();
     let report = &args.report;
     if report.show > 0 || report.rejects.is_some() || report.format != Format::Text {
         anyhow::bail!("--show, --rejects and --format describe a dry run: add --dry-run");

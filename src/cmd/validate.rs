@@ -41,6 +41,7 @@ pub fn run_dry(
     settings: Settings,
     redial: Redial,
 ) -> anyhow::Result<i32> {
+    crate::phone::load_in_background();
     let plan = Plan::from_settings(settings, &list.contacts, list.out.clone())?;
     let redial = Redial {
         not_found: redial.not_found || plan.retry_ambiguous,

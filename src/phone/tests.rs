@@ -597,3 +597,15 @@ fn speed() {
     let rate = calls / started.elapsed().as_secs_f64();
     println!("{calls} calls ({accepted} accepted): {rate:.0} normalize() calls/s");
 }
+
+#[test]
+fn the_region_list_is_the_metadatas() {
+    let mut covered: Vec<&str> = DATABASE
+        .iter()
+        .map(|meta| meta.id())
+        .filter(|id| phonenumber::country::Id::from_str(id).is_ok())
+        .collect();
+    covered.sort_unstable();
+    covered.dedup();
+    assert_eq!(REGIONS.to_vec(), covered);
+}
