@@ -7,6 +7,14 @@ use super::*;
 /// forms and other scripts' digits to ASCII. Anything else is kept so the
 /// shape checks can name it.
 pub(super) fn clean(raw: &str) -> String {
+    // Most cells are plain ASCII with nothing to fold but tabs and line
+    // breaks; they need no walk through the characters.
+    if raw
+        .bytes()
+        .all(|b| b.is_ascii() && (b == b' ' || !b.is_ascii_whitespace()))
+    {
+        return raw.to_owned();
+    }
     let mut out = String::with_capacity(raw.len());
     out.extend(raw.chars().filter_map(fold_char));
     out

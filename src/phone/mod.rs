@@ -151,6 +151,23 @@ pub fn parse_region(text: &str) -> Result<Region, String> {
     }
 }
 
+/// `+`, the country code and the national number, built without the
+/// formatting machinery: this runs once for every row of every list.
+fn e164(code: u16, nsn: &str) -> String {
+    let mut out = String::with_capacity(4 + nsn.len());
+    out.push('+');
+    let mut started = false;
+    for divisor in [10_000, 1000, 100, 10, 1] {
+        let digit = (code / divisor % 10) as u8;
+        started |= digit != 0 || divisor == 1;
+        if started {
+            out.push(char::from(b'0' + digit));
+        }
+    }
+    out.push_str(nsn);
+    out
+}
+
 /// A number ready to dial.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Normalized {
@@ -241,7 +258,7 @@ pub fn normalize(
     let number = check(found, rules)?;
 
     Ok(Normalized {
-        e164: format!("+{}{}", number.code, number.nsn),
+        e164: e164(number.code, &number.nsn),
         assumed_region: number.assumed_region,
         warning,
     })

@@ -609,3 +609,16 @@ fn the_region_list_is_the_metadatas() {
     covered.dedup();
     assert_eq!(REGIONS.to_vec(), covered);
 }
+
+proptest! {
+    #[test]
+    fn e164_is_plus_code_and_national_number(code in 0u16.., nsn in "[0-9]{0,15}") {
+        prop_assert_eq!(e164(code, &nsn), format!("+{code}{nsn}"));
+    }
+
+    #[test]
+    fn cleaning_ascii_keeps_it_but_for_tabs_and_line_breaks(raw in "[ -~\t\r\n]{0,30}") {
+        let folded: String = raw.chars().filter_map(fold_char).collect();
+        prop_assert_eq!(clean(&raw), folded);
+    }
+}
