@@ -33,12 +33,12 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<i32> {
         };
         return super::validate::run_dry(&args.list, &args.report, settings, redial);
     }
-    crate::phone::load_in_background();
     let report = &args.report;
     if report.show > 0 || report.rejects.is_some() || report.format != Format::Text {
         anyhow::bail!("--show, --rejects and --format describe a dry run: add --dry-run");
     }
     let plan = Plan::from_settings(settings, &args.list.contacts, args.list.out.clone())?;
+    crate::phone::load_in_background(plan.default_region);
     let agent_id = plan.require_agent()?;
     if let Some(path) = &args.summary_json {
         // Found only at the end, a bad path would cost the summary of a

@@ -41,8 +41,8 @@ pub fn run_dry(
     settings: Settings,
     redial: Redial,
 ) -> anyhow::Result<i32> {
-    crate::phone::load_in_background();
     let plan = Plan::from_settings(settings, &list.contacts, list.out.clone())?;
+    crate::phone::load_in_background(plan.default_region);
     let redial = Redial {
         not_found: redial.not_found || plan.retry_ambiguous,
         unknown: redial.unknown || plan.retry_ambiguous,

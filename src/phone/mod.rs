@@ -132,10 +132,16 @@ fn known_region(code: &str) -> Option<&'static str> {
     REGIONS.binary_search(&code).ok().map(|i| REGIONS[i])
 }
 
-/// Loads the phone metadata on a thread of its own, so that it is ready by
-/// the time the first number is read while the caller reads files.
-pub fn load_in_background() {
-    std::thread::spawn(|| LazyLock::force(&metadata::KNOWN_CODES));
+/// Loads the phone metadata, and compiles the rules of `region`'s country
+/// if one is given, on a thread of its own: the caller reads files
+/// meanwhile, and the first number read finds them ready.
+pub fn load_in_background(region: Option<Region>) {
+    std::thread::spawn(move || {
+        LazyLock::force(&metadata::KNOWN_CODES);
+        if let Some(region) = region {
+            Rules::for_region(region.as_str());
+        }
+    });
 }
 
 /// Parses a region code such as "us" or " GB ", naming the text on error.
