@@ -191,3 +191,24 @@ fn validate_counts_every_row_but_lists_the_first_thousand() {
     assert!(text.contains("duplicates         1500"), "{text}");
     assert!(text.contains("... 1500 rows in all"), "{text}");
 }
+
+/// Pins: validate has no pass of its own before judging, so a fault found
+/// halfway still ends it with the same message (exit 2) and leaves no
+/// half-written rejects file.
+#[test]
+fn validate_stops_at_a_fault_halfway_without_leaving_rejects() {
+    let work = Workdir::new();
+    work.write(
+        "list.csv",
+        b"phone,name\nnope,Ann\n+12015550101,Bob\n+12015550102,\xff\xfe\n".as_slice(),
+    );
+    let run = work.omnidial_without_key(&["validate", "list.csv", "--rejects", "rejects.csv"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("row 3 (line 4, column name) is not valid UTF-8"),
+        "{}",
+        run.describe()
+    );
+    assert!(!work.path("rejects.csv").exists(), "{}", run.describe());
+}

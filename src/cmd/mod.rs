@@ -38,13 +38,41 @@ pub const EXIT_STOPPED: i32 = 3;
 pub fn scan_list(
     plan: &crate::campaign::Plan,
 ) -> anyhow::Result<(crate::contacts::Layout, crate::contacts::ScanStats)> {
+    refuse_same_file(plan)?;
+    let (layout, stats) = crate::contacts::scan(&plan.contacts, &plan.read)?;
+    refuse_outcome_file(plan, &layout)?;
+    if stats.records == 0 {
+        warn_no_rows(plan);
+    }
+    Ok((layout, stats))
+}
+
+/// Opens the list to stream its rows, with the checks of [`scan_list`] but
+/// without its pass over the file: for `validate`, whose own pass meets
+/// every fault the scan would.
+pub fn open_list(plan: &crate::campaign::Plan) -> anyhow::Result<crate::contacts::RowReader> {
+    refuse_same_file(plan)?;
+    let rows = crate::contacts::open(&plan.contacts, &plan.read)?;
+    refuse_outcome_file(plan, rows.layout())?;
+    Ok(rows)
+}
+
+/// Refuses a list given as its own outcome file.
+fn refuse_same_file(plan: &crate::campaign::Plan) -> anyhow::Result<()> {
     if crate::campaign::same_file(&plan.out, &plan.contacts) {
         anyhow::bail!(
             "the outcome file {} is the contact list itself; choose another --out",
             plan.out.display()
         );
     }
-    let (layout, stats) = crate::contacts::scan(&plan.contacts, &plan.read)?;
+    Ok(())
+}
+
+/// Refuses an outcome file given as the list.
+fn refuse_outcome_file(
+    plan: &crate::campaign::Plan,
+    layout: &crate::contacts::Layout,
+) -> anyhow::Result<()> {
     if crate::outcome::record::is_outcome_header(&layout.headers) {
         anyhow::bail!(
             "{} is an omnidial outcome file, not a contact list; give the list the \
@@ -52,10 +80,12 @@ pub fn scan_list(
             plan.contacts.display()
         );
     }
-    if stats.records == 0 {
-        tracing::warn!("{} has a header but no rows", plan.contacts.display());
-    }
-    Ok((layout, stats))
+    Ok(())
+}
+
+/// Warns about a list with a header and nothing else.
+pub fn warn_no_rows(plan: &crate::campaign::Plan) {
+    tracing::warn!("{} has a header but no rows", plan.contacts.display());
 }
 
 /// Runs the parsed command line.

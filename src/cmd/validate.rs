@@ -50,7 +50,11 @@ pub fn run_dry(
     };
     let mut gate = Gate::open(&plan.controls, plan.default_region.as_ref(), &plan.out)?;
     let gate_warnings = gate.suppression.warnings();
-    let (layout, _) = super::scan_list(&plan)?;
+    // No separate scan: nothing is dialed, and the pass below meets every
+    // fault the scan would (at a million rows the scan was a tenth of the
+    // time).
+    let rows = super::open_list(&plan)?;
+    let layout = rows.layout().clone();
     gate.learn_do_not_call(
         &plan.contacts,
         &plan.read,
@@ -78,22 +82,31 @@ pub fn run_dry(
     .with_gate(gate);
 
     let mut report = Report::new(&layout, &plan);
-    let now = jiff::Timestamp::now();
     report.warnings.extend(gate_warnings);
     let mut rejects = match &opts.rejects {
         Some(path) => Some(RejectsFile::create(path)?),
         None => None,
     };
-    for row in crate::contacts::open(&plan.contacts, &plan.read)? {
-        let decision = screen.judge(row?);
-        report.held_back.note(&decision, &plan.controls, now);
-        if let (Decision::Invalid(rejection), Some(file)) = (&decision, rejects.as_mut()) {
-            file.write(rejection)?;
+    let judged = judge_rows(
+        rows,
+        &mut screen,
+        &mut report,
+        rejects.as_mut(),
+        opts,
+        &plan,
+    );
+    if let Err(err) = judged {
+        // A list found unusable halfway leaves no half-written rejects.
+        if let Some(path) = &opts.rejects {
+            let _ = std::fs::remove_file(path);
         }
-        report.add(decision, opts.show, &plan);
+        return Err(err);
     }
     if let Some(file) = rejects {
         file.finish()?;
+    }
+    if report.rows == 0 {
+        super::warn_no_rows(&plan);
     }
     report.held_back.redial_not_due = screen.gate().redial_not_due;
     report.held_back.capped = screen.gate().redial_capped;
@@ -104,6 +117,27 @@ pub fn run_dry(
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
     }
     Ok(if report.rejected == 0 { 0 } else { 1 })
+}
+
+/// Judges every row into the report (and the rejects file).
+fn judge_rows(
+    rows: crate::contacts::RowReader,
+    screen: &mut Screen,
+    report: &mut Report,
+    mut rejects: Option<&mut RejectsFile>,
+    opts: &ReportArgs,
+    plan: &Plan,
+) -> anyhow::Result<()> {
+    let now = jiff::Timestamp::now();
+    for row in rows {
+        let decision = screen.judge(row?);
+        report.held_back.note(&decision, &plan.controls, now);
+        if let (Decision::Invalid(rejection), Some(file)) = (&decision, rejects.as_deref_mut()) {
+            file.write(rejection)?;
+        }
+        report.add(decision, opts.show, plan);
+    }
+    Ok(())
 }
 
 /// What a dry run found.
