@@ -112,7 +112,8 @@ fn nothing_to_resume(path: &Path) -> String {
 }
 
 /// Reads the ledger of an existing log without changing a byte of it (for
-/// dry runs). A torn tail is ignored, as a resume would repair it.
+/// dry runs). Its tail counts as a resume would count it: a last record that
+/// only lacks its newline as itself, a torn one as `unknown`.
 pub fn read_ledger(path: &Path, allow_duplicates: bool) -> anyhow::Result<Ledger> {
     let mut ledger = Ledger::new(allow_duplicates);
     if !path.exists() {
@@ -122,7 +123,29 @@ pub fn read_ledger(path: &Path, allow_duplicates: bool) -> anyhow::Result<Ledger
     let complete =
         complete_len(&mut file).with_context(|| format!("cannot read {}", path.display()))?;
     file.seek(SeekFrom::Start(0))?;
-    read_into_ledger(path, file.take(complete), &mut ledger)?;
+    let columns = read_into_ledger(path, (&file).take(complete), &mut ledger)?;
+    // A last record that only lacks its newline counts, as a resume counts
+    // it; a torn one does not.
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(complete))?;
+    file.read_to_end(&mut tail)?;
+    if let Some(columns) = columns.filter(|_| !tail.is_empty()) {
+        let whole = parse_complete(&tail, &columns).map_err(|err| {
+            anyhow::anyhow!("{} last line: {err}; {FIX_THE_LINE}", path.display())
+        })?;
+        match whole {
+            Some(rec) => ledger.apply(&rec),
+            None => {
+                let text = String::from_utf8_lossy(&tail);
+                refuse_cut_number(path, &text)?;
+                if let Some(rec) = salvage_contact(&text)
+                    && let Some(number) = number_key(&rec.to_number)
+                {
+                    ledger.mark_unknown(number, rec.row);
+                }
+            }
+        }
+    }
     ledger.take_dangling();
     Ok(ledger)
 }
@@ -261,6 +284,22 @@ fn resume_file(
         );
     }
 
+    // The tail first: a whole last record that only lacks its newline
+    // counts like any other, an intent included.
+    let (torn_warning, salvaged) = if tail.is_empty() {
+        (None, None)
+    } else {
+        let (warning, fix) = repair_tail(path, &mut file, complete, len, &tail, &columns)?;
+        let salvaged = match fix {
+            TailFix::Whole(rec) => {
+                ledger.apply(&rec);
+                None
+            }
+            TailFix::Salvaged(rec) => Some(rec),
+            TailFix::Cut => None,
+        };
+        (Some(warning), salvaged)
+    };
     let mut repairs = ledger.take_dangling();
     for rec in &mut repairs {
         rec.status = Status::Unknown;
@@ -269,18 +308,12 @@ fn resume_file(
         // placed, and a redial cap must count it.
         rec.calls += 1;
     }
-    let torn_warning = if tail.is_empty() {
-        None
-    } else {
-        let (warning, repair) = repair_tail(path, &mut file, complete, len, &tail, &columns)?;
-        if let Some(rec) = repair {
-            if let Some(number) = number_key(&rec.to_number) {
-                ledger.mark_unknown(number, rec.row);
-            }
-            repairs.push(rec);
+    if let Some(rec) = salvaged {
+        if let Some(number) = number_key(&rec.to_number) {
+            ledger.mark_unknown(number, rec.row);
         }
-        Some(warning)
-    };
+        repairs.push(rec);
+    }
     file.seek(SeekFrom::End(0))?;
 
     Ok(OpenedLog {
@@ -369,6 +402,16 @@ fn complete_len(file: &mut File) -> std::io::Result<u64> {
     Ok(0)
 }
 
+/// What became of the bytes after the last newline.
+enum TailFix {
+    /// A whole record that only lacked its newline, now given one.
+    Whole(Record),
+    /// A torn record, cut off; the contact it names is now `unknown`.
+    Salvaged(Record),
+    /// A torn record naming no contact, cut off.
+    Cut,
+}
+
 /// Deals with bytes after the last newline. A complete record that only
 /// lacks its newline gets one; anything else is cut off, reported, and, when
 /// it names a contact, turned into an `unknown` record for that contact.
@@ -379,9 +422,11 @@ fn repair_tail(
     len: u64,
     tail: &[u8],
     columns: &ColumnMap,
-) -> anyhow::Result<(String, Option<Record>)> {
+) -> anyhow::Result<(String, TailFix)> {
     let text = String::from_utf8_lossy(tail).into_owned();
-    if let Some(rec) = parse_complete(tail, columns) {
+    let whole = parse_complete(tail, columns)
+        .map_err(|err| anyhow::anyhow!("{} last line: {err}; {FIX_THE_LINE}", path.display()))?;
+    if let Some(rec) = whole {
         file.seek(SeekFrom::End(0))?;
         file.write_all(b"\n")?;
         let warning = format!(
@@ -389,9 +434,10 @@ fn repair_tail(
             path.display(),
             rec.row
         );
-        return Ok((warning, None));
+        return Ok((warning, TailFix::Whole(rec)));
     }
 
+    refuse_cut_number(path, &text)?;
     file.set_len(complete)
         .with_context(|| format!("cannot cut the torn tail of {}", path.display()))?;
     let repair = salvage_contact(&text);
@@ -406,27 +452,59 @@ fn repair_tail(
         text,
         what
     );
-    Ok((warning, repair))
+    Ok((warning, repair.map_or(TailFix::Cut, TailFix::Salvaged)))
 }
 
-/// Parses a tail that may be a whole record missing only its newline.
-fn parse_complete(tail: &[u8], columns: &ColumnMap) -> Option<Record> {
+/// Parses a tail that may be a whole record missing only its newline; a
+/// whole record that omnidial cannot have written is an error.
+fn parse_complete(tail: &[u8], columns: &ColumnMap) -> Result<Option<Record>, String> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(tail);
-    let rec = rdr.records().next()?.ok()?;
-    let parsed = columns.parse(&rec).ok()?;
+    let Some(Ok(rec)) = rdr.records().next() else {
+        return Ok(None);
+    };
+    let Ok(parsed) = columns.parse(&rec) else {
+        return Ok(None);
+    };
     // A cut record can still parse, so we also ask for every column and a
     // whole timestamp (a cut one does not parse, or is missing).
     let whole = rec.len() == columns.width() && parsed.at != jiff::Timestamp::UNIX_EPOCH;
-    whole.then_some(parsed)
+    if !whole {
+        return Ok(None);
+    }
+    check_own(columns, &rec, parsed).map(Some)
 }
 
-/// Reads the row and number a torn line still shows, to mark it `unknown`.
+/// Refuses a torn line that names a row but is cut before the end of its
+/// number: the contact may have been called, and which number it was is
+/// lost (`+1212299` may be `+12122999991`). Marking the cut number would
+/// leave the real one to be dialed again.
+fn refuse_cut_number(path: &Path, text: &str) -> anyhow::Result<()> {
+    let fields: Vec<&str> = text.split(',').collect();
+    let (row, number) = match fields[..] {
+        [_, row] => (row, ""),
+        [_, row, number] => (row, number),
+        _ => return Ok(()),
+    };
+    let Ok(row) = row.trim().parse::<u64>() else {
+        return Ok(());
+    };
+    bail!(
+        "{}: the last line is torn before the end of the number of row {row} ({number:?}); \
+         a call to that contact may have been placed, and omnidial cannot tell which number \
+         it was. Complete the line's number from row {row} of the list and resume again (or \
+         delete the line if that contact was never dialed)",
+        path.display()
+    );
+}
+
+/// Reads the row and number a torn line still shows, to mark it `unknown`;
+/// only a number followed by the next field's comma is known whole.
 fn salvage_contact(text: &str) -> Option<Record> {
     let fields: Vec<&str> = text.split(',').collect();
     let row = fields.get(1)?.trim().parse().ok()?;
-    let number = fields.get(2)?.trim();
+    let number = fields.get(2).filter(|_| fields.len() > 3)?.trim();
     number_key(number)?;
     let mut rec = Record::new(row, number, Status::Unknown);
     rec.error = format!(
@@ -435,6 +513,10 @@ fn salvage_contact(text: &str) -> Option<Record> {
     );
     Some(rec)
 }
+
+/// What to do about a record that cannot be read.
+const FIX_THE_LINE: &str = "fix the line (--fresh would start the campaign over and dial \
+     every contact again)";
 
 /// Log records folded into the ledger per batch handed between threads.
 const FOLD_BATCH: usize = 4096;
@@ -489,6 +571,38 @@ fn read_into_ledger(
     })
 }
 
+/// Checks what omnidial itself always writes, so that a file changed by
+/// hand or by a spreadsheet is refused rather than misread: a contact's
+/// `to_number` is E.164 (a spreadsheet drops the `+`, or writes
+/// `1.4152E+10`), and a record is one line, except for the raw phone cell
+/// of an `invalid` row (a stray quote pair would otherwise join the lines
+/// between into one record, and the contacts on them would be dialed
+/// again).
+fn check_own(map: &ColumnMap, fields: &csv::StringRecord, rec: Record) -> Result<Record, String> {
+    if !rec.status.is_row_verdict() && number_key(&rec.to_number).is_none() {
+        return Err(format!(
+            "`to_number` is {:?}, not the E.164 number omnidial wrote (a `+` and digits); \
+             was the file saved by a spreadsheet?",
+            rec.to_number
+        ));
+    }
+    let raw_phone = map
+        .to_number_position()
+        .filter(|_| rec.status == Status::Invalid);
+    let spans_lines = fields
+        .iter()
+        .enumerate()
+        .any(|(i, field)| Some(i) != raw_phone && field.contains(['\n', '\r']));
+    if spans_lines {
+        return Err(
+            "the record runs over several lines, which omnidial never writes: a quote \
+             opened here is closed on a later line"
+                .to_string(),
+        );
+    }
+    Ok(rec)
+}
+
 /// Reads every complete record, giving each to `apply`; returns the column
 /// layout, or `None` when the file holds no header.
 fn read_records(
@@ -514,12 +628,12 @@ fn read_records(
             columns = Some(map);
             continue;
         };
-        let rec = map.parse(&record).map_err(|err| {
-            anyhow::anyhow!(
-                "{} line {line}: {err}; fix the line or move the file aside (--fresh)",
-                path.display()
-            )
-        })?;
+        let rec = map
+            .parse(&record)
+            .and_then(|rec| check_own(map, &record, rec))
+            .map_err(|err| {
+                anyhow::anyhow!("{} line {line}: {err}; {FIX_THE_LINE}", path.display())
+            })?;
         apply(&rec);
     }
     Ok(columns)

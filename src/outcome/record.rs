@@ -493,6 +493,11 @@ impl ColumnMap {
         Ok((row, field(2), status))
     }
 
+    /// Where the file keeps `to_number`, if it has the column.
+    pub fn to_number_position(&self) -> Option<usize> {
+        self.positions[2]
+    }
+
     /// Reads one record; `None` names the first field that does not parse.
     pub fn parse(&self, rec: &csv::StringRecord) -> Result<Record, String> {
         let field = |k: usize| self.positions[k].and_then(|i| rec.get(i)).unwrap_or("");

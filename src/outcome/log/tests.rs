@@ -2,6 +2,7 @@
 //! without a file, and the directory syncs of `--fsync`.
 
 use super::*;
+use crate::outcome::Prior;
 use crate::outcome::record::CORE_COLUMNS;
 
 #[test]
@@ -90,4 +91,111 @@ fn with_fsync_a_created_or_renamed_log_has_its_directory_synced() {
     let old = format!("{}\n", COLUMNS[..CORE_COLUMNS].join(","));
     std::fs::write(&path, old).unwrap();
     assert_eq!(synced(&|| open(OpenMode::Resume, true)), 1, "columns added");
+}
+
+/// A log in today's layout holding `records`, each a full line.
+fn log_with(dir: &tempfile::TempDir, records: &str) -> std::path::PathBuf {
+    let path = dir.path().join("out.csv");
+    std::fs::write(&path, format!("{}\n{records}", COLUMNS.join(","))).unwrap();
+    path
+}
+
+#[test]
+fn a_last_record_without_its_newline_counts_like_any_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let dispatched = "7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00.000Z,,1,";
+    let path = log_with(&dir, dispatched);
+    let mut ledger = read_ledger(&path, false).unwrap();
+    assert_eq!(ledger.entry(12015550101, 1).prior, Prior::Dispatched);
+
+    let mut log = open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap();
+    assert_eq!(log.ledger.entry(12015550101, 1).prior, Prior::Dispatched);
+    assert!(log.repairs.is_empty());
+    drop(log);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.ends_with(&format!("{dispatched}\n")), "{text}");
+
+    // A whole intent without its newline may have left: unknown.
+    let sending = ",2,+12015550102,sending,1,,,2026-12-03T14:00:00.000Z,,0,";
+    let path = log_with(&dir, sending);
+    let mut log = open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap();
+    assert_eq!(log.repairs.len(), 1);
+    assert_eq!(log.repairs[0].status, Status::Unknown);
+    assert_eq!(log.ledger.entry(12015550102, 2).prior, Prior::Unknown);
+}
+
+#[test]
+fn a_number_a_spreadsheet_changed_is_refused_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for number in ["12015550101", "1.2015E+10"] {
+        let path = log_with(
+            &dir,
+            &format!("7,1,{number},dispatched,1,200,,2026-12-03T14:00:00.000Z,,1,\n"),
+        );
+        for err in [
+            read_ledger(&path, false).unwrap_err(),
+            open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap_err(),
+        ] {
+            let err = format!("{err:#}");
+            assert!(err.contains("line 2:"), "{err}");
+            assert!(err.contains("not the E.164 number omnidial wrote"), "{err}");
+            assert!(err.contains("dial every contact again"), "{err}");
+        }
+    }
+    // An invalid row keeps its cell as written.
+    let path = log_with(
+        &dir,
+        ",1,555 0101,invalid,0,,phone: too short,2026-12-03T14:00:00.000Z,,0,\n",
+    );
+    assert!(read_ledger(&path, false).unwrap().has_row_verdict(1));
+}
+
+#[test]
+fn a_record_over_several_lines_is_refused_unless_it_is_an_invalid_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    // A stray pair of quotes joins lines 2 to 4 into one record.
+    let joined = "7,1,+12015550101,dispatched,1,200,\"note,2026-12-03T14:00:00.000Z,,1,\n\
+                  8,2,+12015550102,dispatched,1,200,,2026-12-03T14:00:00.000Z,,1,\n\
+                  9,3,+12015550103,dispatched,1,200,note\",2026-12-03T14:00:00.000Z,,1,\n";
+    let path = log_with(&dir, joined);
+    let err = format!("{:#}", read_ledger(&path, false).unwrap_err());
+    assert!(
+        err.contains("line 2: the record runs over several lines"),
+        "{err}"
+    );
+
+    let invalid = ",1,\"555\n0101\",invalid,0,,phone: too short,2026-12-03T14:00:00.000Z,,0,\n\
+                   8,2,+12015550102,dispatched,1,200,,2026-12-03T14:00:00.000Z,,1,\n";
+    let path = log_with(&dir, invalid);
+    let mut ledger = read_ledger(&path, false).unwrap();
+    assert!(ledger.has_row_verdict(1));
+    assert_eq!(ledger.entry(12015550102, 2).prior, Prior::Dispatched);
+}
+
+#[test]
+fn a_tail_torn_inside_the_number_is_refused_and_left_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = "7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00.000Z,,1,\n8,2,+1201555";
+    let path = log_with(&dir, records);
+    let before = std::fs::read(&path).unwrap();
+    for err in [
+        read_ledger(&path, false).unwrap_err(),
+        open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap_err(),
+    ] {
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("torn before the end of the number of row 2"),
+            "{err}"
+        );
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+
+    // Once the number is whole (its comma written), the contact is known.
+    let path = log_with(
+        &dir,
+        "7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00.000Z,,1,\n8,2,+12015550102,disp",
+    );
+    let mut log = open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap();
+    assert_eq!(log.repairs.len(), 1);
+    assert_eq!(log.ledger.entry(12015550102, 2).prior, Prior::Unknown);
 }
