@@ -206,6 +206,11 @@ impl Ledger {
         self.allow_duplicates
     }
 
+    /// Whether an intent for `row` is still without a result.
+    pub fn has_open_intent(&self, row: u64) -> bool {
+        self.dangling.open.values().any(|rec| rec.row == row)
+    }
+
     /// Takes over the intents tracked while the log was folded elsewhere.
     pub fn adopt_intents(&mut self, intents: Intents) {
         self.dangling = intents;

@@ -129,6 +129,7 @@ pub fn read_ledger(path: &Path, allow_duplicates: bool) -> anyhow::Result<Ledger
     let mut tail = Vec::new();
     file.seek(SeekFrom::Start(complete))?;
     file.read_to_end(&mut tail)?;
+    refuse_bare_cr(path, &tail)?;
     if let Some(columns) = columns.filter(|_| !tail.is_empty()) {
         let whole = parse_complete(&tail, &columns).map_err(|err| {
             anyhow::anyhow!("{} last line: {err}; {FIX_THE_LINE}", path.display())
@@ -137,7 +138,7 @@ pub fn read_ledger(path: &Path, allow_duplicates: bool) -> anyhow::Result<Ledger
             Some(rec) => ledger.apply(&rec),
             None => {
                 let text = String::from_utf8_lossy(&tail);
-                refuse_cut_number(path, &text)?;
+                refuse_cut_number(path, &text, &ledger)?;
                 if let Some(rec) = salvage_contact(&text)
                     && let Some(number) = number_key(&rec.to_number)
                 {
@@ -247,6 +248,7 @@ fn resume_file(
     let mut tail = Vec::new();
     file.seek(SeekFrom::Start(complete))?;
     file.read_to_end(&mut tail)?;
+    refuse_bare_cr(path, &tail)?;
 
     file.seek(SeekFrom::Start(0))?;
     let mut ledger = Ledger::new(allow_duplicates);
@@ -289,7 +291,7 @@ fn resume_file(
     let (torn_warning, salvaged) = if tail.is_empty() {
         (None, None)
     } else {
-        let (warning, fix) = repair_tail(path, &mut file, complete, len, &tail, &columns)?;
+        let (warning, fix) = repair_tail(path, &mut file, complete, len, &tail, &columns, &ledger)?;
         let salvaged = match fix {
             TailFix::Whole(rec) => {
                 ledger.apply(&rec);
@@ -366,12 +368,25 @@ fn add_new_columns(
         }
         wtr.write_record(&record)?;
     }
-    wtr.flush()?;
-    drop(wtr);
-
     let mut tail = Vec::new();
     file.seek(SeekFrom::Start(complete))?;
     file.read_to_end(&mut tail)?;
+    // A last record that only lacks its newline is a record like the
+    // others; it would not be whole in the new layout.
+    let whole_tail = matches!(parse_complete(&tail, columns), Ok(Some(_)));
+    let mut last = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(tail.as_slice());
+    if whole_tail && last.read_record(&mut record)? {
+        while record.len() < width {
+            record.push_field("");
+        }
+        wtr.write_record(&record)?;
+        tail.clear();
+    }
+    wtr.flush()?;
+    drop(wtr);
+
     (&out).write_all(&tail)?;
     out.sync_all()?;
     std::fs::rename(&tmp, path)?;
@@ -381,6 +396,22 @@ fn add_new_columns(
         path.display()
     );
     Ok(out)
+}
+
+/// Refuses a file whose lines end in a bare CR (a spreadsheet's "CSV
+/// (Macintosh)"): omnidial writes LF, so a tail with a CR inside is not one
+/// torn record but many unread ones, or the whole file.
+fn refuse_bare_cr(path: &Path, tail: &[u8]) -> anyhow::Result<()> {
+    let ending = tail.iter().rposition(|&b| b != b'\r').map_or(0, |i| i + 1);
+    if tail[..ending].contains(&b'\r') {
+        bail!(
+            "{}: its lines end in a bare CR (carriage return) where omnidial writes a line \
+             feed; it was saved by another program. Convert the line endings back (for \
+             example `tr '\\r' '\\n'`) and resume again",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Length of the file up to and including its last newline: every record
@@ -422,6 +453,7 @@ fn repair_tail(
     len: u64,
     tail: &[u8],
     columns: &ColumnMap,
+    ledger: &Ledger,
 ) -> anyhow::Result<(String, TailFix)> {
     let text = String::from_utf8_lossy(tail).into_owned();
     let whole = parse_complete(tail, columns)
@@ -437,7 +469,7 @@ fn repair_tail(
         return Ok((warning, TailFix::Whole(rec)));
     }
 
-    refuse_cut_number(path, &text)?;
+    refuse_cut_number(path, &text, ledger)?;
     file.set_len(complete)
         .with_context(|| format!("cannot cut the torn tail of {}", path.display()))?;
     let repair = salvage_contact(&text);
@@ -480,21 +512,25 @@ fn parse_complete(tail: &[u8], columns: &ColumnMap) -> Result<Option<Record>, St
 /// number: the contact may have been called, and which number it was is
 /// lost (`+1212299` may be `+12122999991`). Marking the cut number would
 /// leave the real one to be dialed again.
-fn refuse_cut_number(path: &Path, text: &str) -> anyhow::Result<()> {
+fn refuse_cut_number(path: &Path, text: &str, ledger: &Ledger) -> anyhow::Result<()> {
     let fields: Vec<&str> = text.split(',').collect();
-    let (row, number) = match fields[..] {
-        [_, row] => (row, ""),
-        [_, row, number] => (row, number),
-        _ => return Ok(()),
+    // With fewer fields even the row may be cut: the line names nobody.
+    let [_, row, number] = fields[..] else {
+        return Ok(());
     };
     let Ok(row) = row.trim().parse::<u64>() else {
         return Ok(());
     };
+    if ledger.has_open_intent(row) {
+        // The contact's intent is whole, and makes it `unknown`.
+        return Ok(());
+    }
     bail!(
-        "{}: the last line is torn before the end of the number of row {row} ({number:?}); \
-         a call to that contact may have been placed, and omnidial cannot tell which number \
-         it was. Complete the line's number from row {row} of the list and resume again (or \
-         delete the line if that contact was never dialed)",
+        "{}: the last line is torn inside the number of row {row} ({number:?}); a call to \
+         that contact may have been placed, and omnidial cannot tell which number it was. \
+         Write out the number of row {row} of the list in full, followed by a comma (the \
+         line then reads `...,{row},+NUMBER,`), and resume again: the contact is then \
+         held as `unknown`",
         path.display()
     );
 }
@@ -596,7 +632,7 @@ fn check_own(map: &ColumnMap, fields: &csv::StringRecord, rec: Record) -> Result
     if spans_lines {
         return Err(
             "the record runs over several lines, which omnidial never writes: a quote \
-             opened here is closed on a later line"
+             opened here is not closed on this line"
                 .to_string(),
         );
     }

@@ -183,10 +183,7 @@ fn a_tail_torn_inside_the_number_is_refused_and_left_as_it_is() {
         open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap_err(),
     ] {
         let err = format!("{err:#}");
-        assert!(
-            err.contains("torn before the end of the number of row 2"),
-            "{err}"
-        );
+        assert!(err.contains("torn inside the number of row 2"), "{err}");
     }
     assert_eq!(std::fs::read(&path).unwrap(), before);
 
@@ -198,4 +195,85 @@ fn a_tail_torn_inside_the_number_is_refused_and_left_as_it_is() {
     let mut log = open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap();
     assert_eq!(log.repairs.len(), 1);
     assert_eq!(log.ledger.entry(12015550102, 2).prior, Prior::Unknown);
+}
+
+#[test]
+fn a_tail_torn_inside_the_number_of_an_open_intent_is_only_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    // The intent of row 2 is whole: the torn result only confirms that
+    // the contact may have been called.
+    let records = ",2,+12015550102,sending,1,,,2026-12-03T14:00:00.000Z,,0,\n7,2,+1201555";
+    let path = log_with(&dir, records);
+    let mut log = open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap();
+    assert_eq!(log.repairs.len(), 1);
+    assert_eq!(log.ledger.entry(12015550102, 2).prior, Prior::Unknown);
+    drop(log);
+
+    // Cut inside the row itself, the line names nobody: only cut.
+    let path = log_with(
+        &dir,
+        "7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00.000Z,,1,\n8,3",
+    );
+    let log = open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap();
+    assert!(log.repairs.is_empty());
+}
+
+#[test]
+fn a_file_with_bare_cr_line_endings_is_refused_and_left_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = "7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00.000Z,,1,\n\
+                   8,2,+12015550102,dispatched,1,200,,2026-12-03T14:00:00.000Z,,1,\n";
+    let lf = format!("{}\n{records}", COLUMNS.join(","));
+    let path = dir.path().join("out.csv");
+    // All CR, and LF after the header only.
+    for text in [
+        lf.replace('\n', "\r"),
+        lf.replacen('\n', "\0", 1)
+            .replace('\n', "\r")
+            .replacen('\0', "\n", 1),
+    ] {
+        std::fs::write(&path, &text).unwrap();
+        for err in [
+            read_ledger(&path, false).unwrap_err(),
+            open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap_err(),
+        ] {
+            let err = format!("{err:#}");
+            assert!(err.contains("bare CR"), "{err}");
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+    // CRLF, with or without the last LF, reads as usual.
+    for text in [
+        lf.replace('\n', "\r\n"),
+        lf.replace('\n', "\r\n").trim_end_matches('\n').to_string(),
+    ] {
+        std::fs::write(&path, &text).unwrap();
+        let mut ledger = read_ledger(&path, false).unwrap();
+        assert_eq!(
+            ledger.entry(12015550102, 2).prior,
+            Prior::Dispatched,
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn an_older_file_whose_last_record_lacks_its_newline_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.csv");
+    let old = format!(
+        "{}\n7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00Z",
+        COLUMNS[..CORE_COLUMNS].join(",")
+    );
+    std::fs::write(&path, old).unwrap();
+    let mut log = open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap();
+    assert!(log.repairs.is_empty());
+    assert!(log.torn_warning.is_none());
+    assert_eq!(log.ledger.entry(12015550101, 1).prior, Prior::Dispatched);
+    drop(log);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.ends_with("7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00Z,,,\n"),
+        "{text}"
+    );
 }
