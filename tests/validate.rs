@@ -212,3 +212,27 @@ fn validate_stops_at_a_fault_halfway_without_leaving_rejects() {
     );
     assert!(!work.path("rejects.csv").exists(), "{}", run.describe());
 }
+
+/// Pins: rows the daily cap holds back are counted as capped, not as
+/// repeated numbers.
+#[test]
+fn validate_counts_daily_cap_skips_as_capped_not_duplicates() {
+    let work = Workdir::new();
+    work.write(
+        "list.csv",
+        "phone,n\n+12015550101,1\n+12015550101,2\n+12015550101,3\n",
+    );
+    let run = work.omnidial_without_key(&[
+        "validate",
+        "list.csv",
+        "--allow-duplicates",
+        "--max-calls-per-number-per-day",
+        "2",
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_str(&run.expect_code(0).stdout()).unwrap();
+    assert_eq!(report["would_dial"], 2, "{report}");
+    assert_eq!(report["duplicate_rows"], 0, "{report}");
+    assert_eq!(report["held_back"]["capped"], 1, "{report}");
+}

@@ -14,7 +14,7 @@ use crate::cli::{Format, ListArgs, ReportArgs};
 use crate::controls::Gate;
 use crate::controls::report::HeldBack;
 use crate::outcome::{Prior, read_ledger};
-use crate::screen::{Contact, Decision, Redial, Rejection, Screen};
+use crate::screen::{Contact, DAILY_CAP_REACHED, Decision, Redial, Rejection, Screen};
 
 /// Rows listed by number under each heading of the text report.
 const FIRST_ROWS: usize = 5;
@@ -109,7 +109,7 @@ pub fn run_dry(
         super::warn_no_rows(&plan);
     }
     report.held_back.redial_not_due = screen.gate().redial_not_due;
-    report.held_back.capped = screen.gate().redial_capped;
+    report.held_back.capped += screen.gate().redial_capped;
 
     report.finish(&plan);
     match opts.format {
@@ -320,7 +320,8 @@ impl Report {
                     group.rows.push(rejection.row);
                 }
             }
-            Decision::Skipped { reason, .. } if reason.starts_with("suppressed") => {}
+            Decision::Skipped { reason, .. }
+                if reason.starts_with("suppressed") || reason.starts_with(DAILY_CAP_REACHED) => {}
             Decision::Skipped { row, reason, .. } => {
                 self.duplicate_rows += 1;
                 if self.duplicates.len() < LISTED_ROWS {

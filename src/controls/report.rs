@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::Controls;
-use crate::screen::Decision;
+use crate::screen::{DAILY_CAP_REACHED, Decision};
 
 /// Contacts held back, per control.
 #[derive(Debug, Default, Serialize)]
@@ -30,6 +30,9 @@ impl HeldBack {
         match decision {
             Decision::Skipped { reason, .. } if reason.starts_with("suppressed") => {
                 self.suppressed += 1
+            }
+            Decision::Skipped { reason, .. } if reason.starts_with(DAILY_CAP_REACHED) => {
+                self.capped += 1
             }
             Decision::Dial(contact) => {
                 let (Some(hours), Some(zone)) = (&controls.hours, &contact.controls.zone) else {

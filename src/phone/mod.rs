@@ -146,10 +146,15 @@ pub fn load_in_background(region: Option<Region>) {
 
 /// Parses a region code such as "us" or " GB ", naming the text on error.
 pub fn parse_region(text: &str) -> Result<Region, String> {
-    let code = text.trim().to_ascii_uppercase();
+    // Cleaned like a phone cell: invisible characters pasted along with
+    // the code, full-width letters.
+    let code = clean(text).trim().to_ascii_uppercase();
     let id = phonenumber::country::Id::from_str(&code).ok();
     match id.filter(|id| known_region(id.as_ref()).is_some()) {
         Some(id) => Ok(Region(id)),
+        None if code == "UK" => Err(format!(
+            "unknown region {text:?}: the ISO 3166 code of the United Kingdom is GB"
+        )),
         None => Err(format!(
             "unknown region {text:?}: expected a two-letter ISO 3166 country \
              code such as US or GB"

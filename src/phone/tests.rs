@@ -622,3 +622,12 @@ proptest! {
         prop_assert_eq!(clean(&raw), folded);
     }
 }
+
+#[test]
+fn region_codes_are_cleaned_like_phone_cells_and_uk_points_to_gb() {
+    assert_eq!(parse_region("\u{200B}gb\u{FEFF}").unwrap().as_str(), "GB");
+    assert_eq!(parse_region("ＵＳ").unwrap().as_str(), "US");
+    let err = parse_region("UK").unwrap_err();
+    assert!(err.contains("is GB"), "{err}");
+    assert!(parse_region("ZZ").unwrap_err().contains("two-letter"));
+}

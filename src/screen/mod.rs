@@ -140,6 +140,9 @@ fn oversized(row: u64, line: u64, context: &CallContext) -> Option<Rejection> {
     })
 }
 
+/// How a row skipped for the daily cap is explained (then `(N today)`).
+pub const DAILY_CAP_REACHED: &str = "max_calls_per_number_per_day reached";
+
 /// Which earlier outcomes may be dialed again.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Redial {
@@ -253,9 +256,7 @@ impl Screen {
             .count() as u32;
         let decided = self.calls_today.entry(number).or_default();
         if earlier + *decided >= cap {
-            return Some(format!(
-                "max_calls_per_number_per_day reached ({cap} today)"
-            ));
+            return Some(format!("{DAILY_CAP_REACHED} ({cap} today)"));
         }
         *decided += 1;
         None
