@@ -403,7 +403,14 @@ fn add_new_columns(
 /// torn record but many unread ones, or the whole file.
 fn refuse_bare_cr(path: &Path, tail: &[u8]) -> anyhow::Result<()> {
     let ending = tail.iter().rposition(|&b| b != b'\r').map_or(0, |i| i + 1);
-    if tail[..ending].contains(&b'\r') {
+    // A CR inside quotes is a cell's own (an invalid row's phone cell as
+    // written), not a line's end.
+    let mut quoted = false;
+    let bare_cr = tail[..ending].iter().any(|&b| {
+        quoted ^= b == b'"';
+        b == b'\r' && !quoted
+    });
+    if bare_cr {
         bail!(
             "{}: its lines end in a bare CR (carriage return) where omnidial writes a line \
              feed; it was saved by another program. Convert the line endings back (for \
@@ -543,6 +550,8 @@ fn salvage_contact(text: &str) -> Option<Record> {
     let number = fields.get(2).filter(|_| fields.len() > 3)?.trim();
     number_key(number)?;
     let mut rec = Record::new(row, number, Status::Unknown);
+    // The torn record may stand for a call placed: a redial cap counts it.
+    rec.calls = 1;
     rec.error = format!(
         "record torn by a crash; the call may have been placed (torn text: {})",
         super::record::one_line(text)

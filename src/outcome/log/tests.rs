@@ -194,6 +194,8 @@ fn a_tail_torn_inside_the_number_is_refused_and_left_as_it_is() {
     );
     let mut log = open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap();
     assert_eq!(log.repairs.len(), 1);
+    // The torn record may stand for a placed call: a redial cap counts it.
+    assert_eq!(log.repairs[0].calls, 1);
     assert_eq!(log.ledger.entry(12015550102, 2).prior, Prior::Unknown);
 }
 
@@ -242,6 +244,18 @@ fn a_file_with_bare_cr_line_endings_is_refused_and_left_as_it_is() {
         }
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
     }
+    // A CR inside an invalid row's quoted phone cell is the cell's own,
+    // even in a last record that lacks its newline.
+    let invalid = format!(
+        "{}\n7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00.000Z,,1,\n\
+         ,2,\"call\rme\",invalid,0,,phone: not a number,2026-12-03T14:00:00.000Z,,0,",
+        COLUMNS.join(",")
+    );
+    std::fs::write(&path, &invalid).unwrap();
+    let log = open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap();
+    assert!(log.ledger.has_row_verdict(2));
+    drop(log);
+
     // CRLF, with or without the last LF, reads as usual.
     for text in [
         lf.replace('\n', "\r\n"),
