@@ -14,7 +14,7 @@ use crate::cli::{Format, ListArgs, ReportArgs};
 use crate::controls::Gate;
 use crate::controls::report::HeldBack;
 use crate::outcome::{Prior, read_ledger};
-use crate::screen::{Contact, DAILY_CAP_REACHED, Decision, Redial, Rejection, Screen};
+use crate::screen::{Contact, Decision, Redial, Rejection, Screen, Skip};
 
 /// Rows listed by number under each heading of the text report.
 const FIRST_ROWS: usize = 5;
@@ -320,14 +320,19 @@ impl Report {
                     group.rows.push(rejection.row);
                 }
             }
-            Decision::Skipped { reason, .. }
-                if reason.starts_with("suppressed") || reason.starts_with(DAILY_CAP_REACHED) => {}
-            Decision::Skipped { row, reason, .. } => {
+            Decision::Skipped {
+                row,
+                why: Skip::Duplicate,
+                reason,
+                ..
+            } => {
                 self.duplicate_rows += 1;
                 if self.duplicates.len() < LISTED_ROWS {
                     self.duplicates.push(Duplicate { row, reason });
                 }
             }
+            // Counted under held_back.
+            Decision::Skipped { .. } => {}
             Decision::Settled { prior, .. } => {
                 self.already_done += 1;
                 debug_assert!(matches!(prior, Prior::Dispatched | Prior::Failed));

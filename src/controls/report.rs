@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::Controls;
-use crate::screen::{DAILY_CAP_REACHED, Decision};
+use crate::screen::{Decision, Skip};
 
 /// Contacts held back, per control.
 #[derive(Debug, Default, Serialize)]
@@ -28,12 +28,14 @@ impl HeldBack {
     /// Counts one decision, as seen at `now`.
     pub fn note(&mut self, decision: &Decision, controls: &Controls, now: Timestamp) {
         match decision {
-            Decision::Skipped { reason, .. } if reason.starts_with("suppressed") => {
-                self.suppressed += 1
-            }
-            Decision::Skipped { reason, .. } if reason.starts_with(DAILY_CAP_REACHED) => {
-                self.capped += 1
-            }
+            Decision::Skipped {
+                why: Skip::Suppressed,
+                ..
+            } => self.suppressed += 1,
+            Decision::Skipped {
+                why: Skip::DailyCap,
+                ..
+            } => self.capped += 1,
             Decision::Dial(contact) => {
                 let (Some(hours), Some(zone)) = (&controls.hours, &contact.controls.zone) else {
                     return;

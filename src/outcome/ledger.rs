@@ -110,13 +110,13 @@ impl Intents {
         }
     }
 
-    /// Follows one log record, in file order: an intent opens, any other
-    /// record of the contact closes it.
-    pub fn track(&mut self, rec: &Record) {
+    /// Follows one log record (`fold` is its summary), in file order: an
+    /// intent opens, any other record of the contact closes it.
+    pub fn track(&mut self, rec: &Record, fold: &Fold) {
         if rec.status.is_row_verdict() {
             return;
         }
-        let Some(number) = number_key(&rec.to_number) else {
+        let Some(number) = fold.number else {
             return;
         };
         let key = (number, if self.allow_duplicates { rec.row } else { 0 });
@@ -168,8 +168,9 @@ impl Ledger {
 
     /// Folds one log record, in file order, into the ledger.
     pub fn apply(&mut self, rec: &Record) {
-        self.dangling.track(rec);
-        self.fold(Fold::of(rec));
+        let fold = Fold::of(rec);
+        self.dangling.track(rec, &fold);
+        self.fold(fold);
     }
 
     /// Folds the ledger's part of one log record, in file order; the

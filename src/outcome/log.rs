@@ -124,27 +124,15 @@ pub fn read_ledger(path: &Path, allow_duplicates: bool) -> anyhow::Result<Ledger
         complete_len(&mut file).with_context(|| format!("cannot read {}", path.display()))?;
     file.seek(SeekFrom::Start(0))?;
     let columns = read_into_ledger(path, (&file).take(complete), &mut ledger)?;
-    // A last record that only lacks its newline counts, as a resume counts
-    // it; a torn one does not.
     let mut tail = Vec::new();
     file.seek(SeekFrom::Start(complete))?;
     file.read_to_end(&mut tail)?;
     refuse_bare_cr(path, &tail)?;
     if let Some(columns) = columns.filter(|_| !tail.is_empty()) {
-        let whole = parse_complete(&tail, &columns).map_err(|err| {
-            anyhow::anyhow!("{} last line: {err}; {FIX_THE_LINE}", path.display())
-        })?;
-        match whole {
-            Some(rec) => ledger.apply(&rec),
-            None => {
-                let text = String::from_utf8_lossy(&tail);
-                refuse_cut_number(path, &text, &ledger)?;
-                if let Some(rec) = salvage_contact(&text)
-                    && let Some(number) = number_key(&rec.to_number)
-                {
-                    ledger.mark_unknown(number, rec.row);
-                }
-            }
+        match read_tail(path, &tail, &columns, &ledger)? {
+            TailFix::Whole(rec) => ledger.apply(&rec),
+            TailFix::Salvaged(rec) => mark_torn(&mut ledger, &rec),
+            TailFix::Cut => {}
         }
     }
     ledger.take_dangling();
@@ -291,7 +279,8 @@ fn resume_file(
     let (torn_warning, salvaged) = if tail.is_empty() {
         (None, None)
     } else {
-        let (warning, fix) = repair_tail(path, &mut file, complete, len, &tail, &columns, &ledger)?;
+        let fix = read_tail(path, &tail, &columns, &ledger)?;
+        let warning = repair_tail(path, &mut file, complete, len, &tail, &fix)?;
         let salvaged = match fix {
             TailFix::Whole(rec) => {
                 ledger.apply(&rec);
@@ -311,9 +300,7 @@ fn resume_file(
         rec.calls += 1;
     }
     if let Some(rec) = salvaged {
-        if let Some(number) = number_key(&rec.to_number) {
-            ledger.mark_unknown(number, rec.row);
-        }
+        mark_torn(&mut ledger, &rec);
         repairs.push(rec);
     }
     file.seek(SeekFrom::End(0))?;
@@ -440,58 +427,74 @@ fn complete_len(file: &mut File) -> std::io::Result<u64> {
     Ok(0)
 }
 
-/// What became of the bytes after the last newline.
+/// What the bytes after the last newline hold.
 enum TailFix {
-    /// A whole record that only lacked its newline, now given one.
+    /// A whole record that only lacks its newline.
     Whole(Record),
-    /// A torn record, cut off; the contact it names is now `unknown`.
+    /// A torn record naming a contact, made `unknown`.
     Salvaged(Record),
-    /// A torn record naming no contact, cut off.
+    /// A torn record naming no contact.
     Cut,
 }
 
-/// Deals with bytes after the last newline. A complete record that only
-/// lacks its newline gets one; anything else is cut off, reported, and, when
-/// it names a contact, turned into an `unknown` record for that contact.
+/// Reads the bytes after the last newline: a whole record, or a torn one
+/// and the contact it names. A tail omnidial cannot have written, or one
+/// torn inside a number no intent explains, is an error.
+fn read_tail(
+    path: &Path,
+    tail: &[u8],
+    columns: &ColumnMap,
+    ledger: &Ledger,
+) -> anyhow::Result<TailFix> {
+    let whole = parse_complete(tail, columns)
+        .map_err(|err| anyhow::anyhow!("{} last line: {err}; {FIX_THE_LINE}", path.display()))?;
+    if let Some(rec) = whole {
+        return Ok(TailFix::Whole(rec));
+    }
+    let text = String::from_utf8_lossy(tail);
+    refuse_cut_number(path, &text, ledger)?;
+    Ok(salvage_contact(&text).map_or(TailFix::Cut, TailFix::Salvaged))
+}
+
+/// Mends the file after `fix`: a whole record gets its newline, a torn one
+/// is cut off. Returns the warning to show.
 fn repair_tail(
     path: &Path,
     file: &mut File,
     complete: u64,
     len: u64,
     tail: &[u8],
-    columns: &ColumnMap,
-    ledger: &Ledger,
-) -> anyhow::Result<(String, TailFix)> {
-    let text = String::from_utf8_lossy(tail).into_owned();
-    let whole = parse_complete(tail, columns)
-        .map_err(|err| anyhow::anyhow!("{} last line: {err}; {FIX_THE_LINE}", path.display()))?;
-    if let Some(rec) = whole {
+    fix: &TailFix,
+) -> anyhow::Result<String> {
+    if let TailFix::Whole(rec) = fix {
         file.seek(SeekFrom::End(0))?;
         file.write_all(b"\n")?;
-        let warning = format!(
+        return Ok(format!(
             "{}: the last record had no final newline; added one (row {})",
             path.display(),
             rec.row
-        );
-        return Ok((warning, TailFix::Whole(rec)));
+        ));
     }
-
-    refuse_cut_number(path, &text, ledger)?;
     file.set_len(complete)
         .with_context(|| format!("cannot cut the torn tail of {}", path.display()))?;
-    let repair = salvage_contact(&text);
-    let what = match &repair {
-        Some(rec) => format!("row {} ({}) is now `unknown`", rec.row, rec.to_number),
-        None => "it named no contact".to_string(),
+    let what = match fix {
+        TailFix::Salvaged(rec) => format!("row {} ({}) is now `unknown`", rec.row, rec.to_number),
+        _ => "it named no contact".to_string(),
     };
-    let warning = format!(
+    Ok(format!(
         "{}: repaired a record torn by a crash ({} bytes cut: {:?}); {}",
         path.display(),
         len - complete,
-        text,
+        String::from_utf8_lossy(tail),
         what
-    );
-    Ok((warning, repair.map_or(TailFix::Cut, TailFix::Salvaged)))
+    ))
+}
+
+/// Marks the contact a torn record names `unknown`.
+fn mark_torn(ledger: &mut Ledger, rec: &Record) {
+    if let Some(number) = number_key(&rec.to_number) {
+        ledger.mark_unknown(number, rec.row);
+    }
 }
 
 /// Parses a tail that may be a whole record missing only its newline; a
@@ -588,8 +591,9 @@ fn read_into_ledger(
             let mut intents = intents;
             let mut batch = Vec::with_capacity(FOLD_BATCH);
             let columns = read_records(path, input, |rec| {
-                intents.track(rec);
-                batch.push(Fold::of(rec));
+                let fold = Fold::of(rec);
+                intents.track(rec, &fold);
+                batch.push(fold);
                 if batch.len() == FOLD_BATCH {
                     let next = reuse.try_recv().unwrap_or_default();
                     // A closed channel means the folding side failed; its

@@ -60,6 +60,7 @@ pub(super) fn spawn_reader(
                     row,
                     to_number,
                     reason,
+                    ..
                 } => {
                     Tally::bump(&tally.skipped);
                     fresh_verdict(row)

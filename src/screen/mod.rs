@@ -13,8 +13,7 @@ use crate::outcome::{Ledger, Prior};
 use crate::phone::{PhoneRules, Region};
 use crate::redial::CallHistory;
 
-use examine::Examiner;
-pub use examine::{Candidate, Examined};
+use examine::{Candidate, Examined, Examiner};
 
 /// A row that will be dialed.
 #[derive(Debug, Clone)]
@@ -75,13 +74,15 @@ pub enum Decision {
     Dial(Box<Contact>),
     /// Reject it; never sent.
     Invalid(Rejection),
-    /// Deliberately not dialed (for now: a repeated number).
+    /// Deliberately not dialed.
     Skipped {
         /// 1-based data row.
         row: u64,
         /// The number, E.164.
         to_number: String,
-        /// Why, e.g. `duplicate of row 1`.
+        /// Which rule skipped it.
+        why: Skip,
+        /// Why, in words, e.g. `duplicate of row 1`.
         reason: String,
     },
     /// An earlier run settled it (dispatched, or failed without
@@ -140,8 +141,16 @@ fn oversized(row: u64, line: u64, context: &CallContext) -> Option<Rejection> {
     })
 }
 
-/// How a row skipped for the daily cap is explained (then `(N today)`).
-pub const DAILY_CAP_REACHED: &str = "max_calls_per_number_per_day reached";
+/// The rule that skipped a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// Its number is an earlier row's.
+    Duplicate,
+    /// A suppression list or the row's `do_not_call` cell.
+    Suppressed,
+    /// `max_calls_per_number_per_day` reached.
+    DailyCap,
+}
 
 /// Which earlier outcomes may be dialed again.
 #[derive(Debug, Clone, Copy, Default)]
@@ -227,7 +236,7 @@ impl Screen {
     /// Decides what happens to a row already examined on its own; rows must
     /// come in list order, since the first row with a number is the one
     /// dialed.
-    pub fn decide(&mut self, examined: Examined) -> Decision {
+    fn decide(&mut self, examined: Examined) -> Decision {
         match examined {
             Examined::Blank { row } => Decision::Blank { row },
             Examined::Invalid(rejection) => Decision::Invalid(rejection),
@@ -256,7 +265,9 @@ impl Screen {
             .count() as u32;
         let decided = self.calls_today.entry(number).or_default();
         if earlier + *decided >= cap {
-            return Some(format!("{DAILY_CAP_REACHED} ({cap} today)"));
+            return Some(format!(
+                "max_calls_per_number_per_day reached ({cap} today)"
+            ));
         }
         *decided += 1;
         None
@@ -278,6 +289,7 @@ impl Screen {
             return Decision::Skipped {
                 row,
                 to_number: normalized.e164,
+                why: Skip::Duplicate,
                 reason: format!("duplicate of row {}", entry.first_row),
             };
         }
@@ -296,6 +308,7 @@ impl Screen {
                 Prior::New => Decision::Skipped {
                     row,
                     to_number: normalized.e164,
+                    why: Skip::Suppressed,
                     reason,
                 },
                 Prior::Unknown | Prior::NotFound => Decision::HeldUnknown {
@@ -330,6 +343,7 @@ impl Screen {
             return Decision::Skipped {
                 row,
                 to_number: normalized.e164,
+                why: Skip::DailyCap,
                 reason,
             };
         }

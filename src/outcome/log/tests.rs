@@ -8,12 +8,10 @@ use crate::outcome::record::CORE_COLUMNS;
 #[test]
 fn a_resume_adds_the_new_columns_to_an_older_file() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("out.csv");
-    let old = format!(
-        "{}\n7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00Z\n,2,+12015550102,sen",
-        COLUMNS[..CORE_COLUMNS].join(",")
+    let path = older_log_with(
+        &dir,
+        "7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00Z\n,2,+12015550102,sen",
     );
-    std::fs::write(&path, old).unwrap();
 
     let log = open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap();
     assert!(log.columns.is_complete());
@@ -93,10 +91,20 @@ fn with_fsync_a_created_or_renamed_log_has_its_directory_synced() {
     assert_eq!(synced(&|| open(OpenMode::Resume, true)), 1, "columns added");
 }
 
-/// A log in today's layout holding `records`, each a full line.
+/// A log in today's layout holding `records` as given.
 fn log_with(dir: &tempfile::TempDir, records: &str) -> std::path::PathBuf {
+    write_log(dir, &COLUMNS, records)
+}
+
+/// A log in the 8-column layout of older versions holding `records`.
+fn older_log_with(dir: &tempfile::TempDir, records: &str) -> std::path::PathBuf {
+    write_log(dir, &COLUMNS[..CORE_COLUMNS], records)
+}
+
+/// `out.csv` in `dir`: a header of `columns`, then `records` as given.
+fn write_log(dir: &tempfile::TempDir, columns: &[&str], records: &str) -> std::path::PathBuf {
     let path = dir.path().join("out.csv");
-    std::fs::write(&path, format!("{}\n{records}", COLUMNS.join(","))).unwrap();
+    std::fs::write(&path, format!("{}\n{records}", columns.join(","))).unwrap();
     path
 }
 
@@ -274,12 +282,10 @@ fn a_file_with_bare_cr_line_endings_is_refused_and_left_as_it_is() {
 #[test]
 fn an_older_file_whose_last_record_lacks_its_newline_keeps_it() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("out.csv");
-    let old = format!(
-        "{}\n7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00Z",
-        COLUMNS[..CORE_COLUMNS].join(",")
+    let path = older_log_with(
+        &dir,
+        "7,1,+12015550101,dispatched,1,200,,2026-12-03T14:00:00Z",
     );
-    std::fs::write(&path, old).unwrap();
     let mut log = open_for_run(&path, OpenMode::Resume, false, false, 0).unwrap();
     assert!(log.repairs.is_empty());
     assert!(log.torn_warning.is_none());
